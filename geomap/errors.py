@@ -1,0 +1,30 @@
+"""geomap's error tree: one root, each class also inheriting the stdlib type that fits."""
+
+from __future__ import annotations
+
+
+class GeomapError(Exception):
+    """Root of every error geomap raises on purpose."""
+
+
+class InputError(GeomapError, ValueError):
+    """An input file that cannot be read or parsed; the message names the file."""
+
+    def __init__(self, path: str, problem: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
+
+
+class GazetteerError(GeomapError, ValueError):
+    """The gazetteer data is missing or invalid."""
+
+
+class GeocoderError(GeomapError, ConnectionError):
+    """The online geocoder failed (timeout, refusal, bad answer)."""
+
+
+class OutputError(GeomapError, OSError):
+    """An output file could not be written."""

@@ -1,0 +1,102 @@
+"""Write results: RFC 7946 GeoJSON, JSON Lines mentions, CSV and the run summary, always atomically.
+
+Every file is written to a temporary file in the same folder, then renamed over the target, so a
+run that dies midway leaves the previous outputs intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from geomap.errors import OutputError
+from geomap.models import Incident, Resolution, point_feature
+
+INCIDENT_CSV_COLUMNS = [
+    "id", "doc", "event_type", "sub_event_type", "date", "date_precision", "place", "place_id", "mention",
+    "geo_precision", "admin1", "country", "latitude", "longitude", "fatalities", "injured", "actors",
+    "evidence", "sources", "confidence",
+]
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def feature_collection(features: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection (``name`` is the one foreign member, as GDAL writes it)."""
+    return {"type": "FeatureCollection", "name": name, "features": features}
+
+
+def incident_features(incidents: Iterable[Incident]) -> list[dict[str, Any]]:
+    return [point_feature(i.place.lat, i.place.lon, i.properties()) for i in incidents]
+
+
+def place_features(resolutions: Iterable[Resolution]) -> list[dict[str, Any]]:
+    """One feature per resolved place, with its documents, mention counts and surface forms."""
+    by_place: dict[str, dict[str, Any]] = {}
+    for r in resolutions:
+        if r.place is None:
+            continue
+        p = r.place
+        entry = by_place.setdefault(p.id, {
+            "place_id": p.id, "name": p.name, "kind": p.kind, "country": p.country, "admin1": p.admin1,
+            "geonames_id": p.geonames_id, "source": r.source, "mentions": 0, "docs": {}, "forms": {},
+            "lat": p.lat, "lon": p.lon,
+        })
+        entry["mentions"] += 1
+        entry["docs"][r.mention.doc] = entry["docs"].get(r.mention.doc, 0) + 1
+        entry["forms"][r.mention.text] = entry["forms"].get(r.mention.text, 0) + 1
+    features = []
+    for entry in sorted(by_place.values(), key=lambda e: (-e["mentions"], e["place_id"])):
+        lat, lon = entry.pop("lat"), entry.pop("lon")
+        entry["doc_count"] = len(entry["docs"])
+        entry["docs"] = [{"doc": d, "mentions": n} for d, n in entry["docs"].items()]
+        entry["forms"] = sorted(entry["forms"], key=lambda f: -entry["forms"][f])
+        features.append(point_feature(lat, lon, entry))
+    return features
+
+
+def dumps_geojson(collection: dict[str, Any]) -> str:
+    return json.dumps(collection, ensure_ascii=False, indent=1) + "\n"
+
+
+def incidents_csv(incidents: Iterable[Incident]) -> str:
+    """Incidents as CSV for spreadsheet users: lists joined with "; ", coordinates in columns."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=INCIDENT_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for incident in incidents:
+        row = incident.properties()
+        row["latitude"], row["longitude"] = incident.place.lat, incident.place.lon
+        row["actors"] = "; ".join(row["actors"])
+        row["sources"] = "; ".join(s.get("url") or s.get("doc") or "" for s in row["sources"])
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def mention_lines(resolutions: Iterable[Resolution]) -> Iterable[str]:
+    """The mention contract, one JSON object per line."""
+    for r in resolutions:
+        yield json.dumps(r.to_record(), ensure_ascii=False)

@@ -1,0 +1,151 @@
+"""The curated gazetteer: places of the theatre, countries, regions and major cities, with their names.
+
+The compiled data (``places.csv``, ``stop_names.txt``) is built by ``gazetteer/build.py`` and shipped
+inside the wheel; it is loaded once and indexed by a normalised name key.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from geomap.errors import GazetteerError
+from geomap.models import Place
+
+_FOLD = str.maketrans({"ə": "e", "Ə": "e", "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae",
+                       "œ": "oe", "Œ": "oe", "\u2019": "'", "\u02bc": "'", "`": "'", "\u2010": " ",
+                       "\u2011": " ", "\u2013": " ", "\u2014": " ", "-": " "})
+_LEADING_ARTICLE = re.compile(r"^(?:l'|d'|la |le |les |du |des |de la |de l')", re.I)
+_SPACES = re.compile(r"\s+")
+
+
+def name_key(name: str) -> str:
+    """The lookup key of a name: case, accents, hyphens, apostrophes and a leading article ignored.
+
+    >>> name_key("l’Azerbaïdjan") == name_key("AZERBAIDJAN") == "azerbaidjan"
+    True
+    """
+    text = unicodedata.normalize("NFKD", name.translate(_FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
+    text = _SPACES.sub(" ", text).strip().casefold()
+    return _LEADING_ARTICLE.sub("", text).strip(" .,;:'\"«»()")
+
+
+def data_dir() -> Path:
+    """Where the compiled gazetteer lives: inside the installed package, or the source tree."""
+    packaged = Path(str(resources.files("geomap") / "_gazetteer"))
+    if (packaged / "places.csv").exists():
+        return packaged
+    source = Path(__file__).resolve().parent.parent / "gazetteer"
+    if (source / "places.csv").exists():
+        return source
+    raise GazetteerError("compiled gazetteer not found: run gazetteer/build.py or reinstall geomap")
+
+
+def _int_or(value: str, default: int | None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@dataclass(slots=True)
+class Gazetteer:
+    """Places by id, their names, and an index from name keys to place ids."""
+
+    places: dict[str, Place] = field(default_factory=dict)
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    index: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    stop: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, str]], stop: frozenset[str] = frozenset()) -> Gazetteer:
+        """Build from rows with the columns of ``places.csv``."""
+        gaz = cls(stop=stop)
+        index: dict[str, list[str]] = {}
+        for number, row in enumerate(rows, start=2):
+            try:
+                place = Place(
+                    id=row["id"],
+                    name=row["name"],
+                    kind=row["kind"],
+                    country=row.get("country") or None,
+                    lat=float(row["lat"]),
+                    lon=float(row["lon"]),
+                    admin1=row.get("admin1") or None,
+                    geonames_id=_int_or(row.get("geonames_id", ""), None),
+                    population=_int_or(row.get("population", ""), 0) or 0,
+                )
+            except (KeyError, ValueError) as exc:
+                raise GazetteerError(f"places.csv line {number}: {exc!r}") from exc
+            if place.id in gaz.places:
+                raise GazetteerError(f"places.csv line {number}: duplicate id {place.id!r}")
+            names = tuple(n for n in (row.get("names") or "").split("|") if n) or (place.name,)
+            gaz.places[place.id] = place
+            gaz.names[place.id] = names
+            for key in {name_key(n) for n in (place.name, *names)}:
+                if key and key not in stop:
+                    index.setdefault(key, []).append(place.id)
+        gaz.index = {k: tuple(v) for k, v in index.items()}
+        return gaz
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Gazetteer:
+        """Load ``places.csv`` and ``stop_names.txt`` from ``directory`` (default: the shipped data)."""
+        directory = directory or data_dir()
+        try:
+            with (directory / "places.csv").open(encoding="utf-8", newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            stop_text = (directory / "stop_names.txt").read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GazetteerError(f"cannot read the gazetteer in {directory}: {exc}") from exc
+        stop = frozenset(
+            name_key(line) for line in stop_text.splitlines() if line.strip() and not line.startswith("#")
+        )
+        return cls.from_rows(rows, stop)
+
+    def lookup(self, name: str) -> list[Place]:
+        """Every place one of whose names has the same key as ``name``."""
+        return [self.places[i] for i in self.index.get(name_key(name), ())]
+
+    def is_stop(self, name: str) -> bool:
+        """True for words that are never place names (months, boilerplate, common words)."""
+        return name_key(name) in self.stop
+
+    def surface_names(self) -> Iterator[str]:
+        """Names to look for in text: capitalised, not stop words, in Latin script."""
+        seen: set[str] = set()
+        for names in self.names.values():
+            for name in names:
+                if name in seen or len(name) < 3 or not any(c.isupper() for c in name):
+                    continue
+                if name_key(name) in self.stop or not name.isascii() and not _latin(name):
+                    continue
+                seen.add(name)
+                yield name
+                # "Mer Noire", "Lac Sevan" are written "mer Noire", "lac Sevan" in running text.
+                words = name.split(" ")
+                if len(words) > 1 and words[0].istitle() and any(w[:1].isupper() for w in words[1:]):
+                    lowered = name[0].lower() + name[1:]
+                    if lowered not in seen:
+                        seen.add(lowered)
+                        yield lowered
+
+
+def _latin(name: str) -> bool:
+    for char in name:
+        if char.isalpha() and not unicodedata.name(char, "").startswith("LATIN"):
+            return False
+    return True
+
+
+@cache
+def default_gazetteer() -> Gazetteer:
+    """The shipped gazetteer, loaded once per process."""
+    return Gazetteer.load()

@@ -1,0 +1,356 @@
+"""Find incidents in resolved articles: what happened, where, when, to whom, with the evidence.
+
+A sentence reports an incident when it holds an event trigger (affrontements, bombardements, frappe
+de drone, franchir la frontière, cessez-le-feu, blocus...). The incident is placed at the place where
+it happened, read from the sentence's wording ("à Lachin", "dans la région de Karakilise", "le long
+de la frontière", "le territoire arménien"), never at a capital or a country that only speaks or
+accuses ("Bakou a rejeté", "le ministère de la Défense à Erevan"). Types follow ACLED's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from spacy.tokens import Span
+
+from geomap.gazetteer import Gazetteer
+from geomap.models import Article, Incident, Place, Resolution
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """A trigger pattern and the ACLED-style type it signals."""
+
+    event_type: str
+    sub_event_type: str
+    pattern: re.Pattern[str]
+
+
+def _rule(event_type: str, sub_event_type: str, *words: str) -> EventRule:
+    return EventRule(event_type, sub_event_type, re.compile(r"\b(?:" + "|".join(words) + r")", re.I))
+
+
+# Ordered: the first rule that fires names the incident; more specific rules come first.
+EVENT_RULES: tuple[EventRule, ...] = (
+    _rule("Strategic developments", "Ceasefire violation",
+          r"violations? (?:du|de la|des|de l'|d'un) (?:cessez-le-feu|trêve)",
+          r"(?:violé|viole|violent|violer|rompu) (?:le|la|un|une|les) (?:cessez-le-feu|trêve)"),
+    _rule("Explosions/Remote violence", "Air/drone strike",
+          r"frappes? (?:aériennes?|de drones?|par drones?)", r"drones? (?:kamikaze|armés?|d'attaque)",
+          r"raids? aériens?", r"bombardements? aériens?", r"attaques? (?:de|par) drones?"),
+    _rule("Explosions/Remote violence", "Shelling/artillery/missile attack",
+          r"bombardements?", r"bombardé", r"pilonn", r"tirs? d'artillerie", r"obus", r"roquettes?",
+          r"missiles?", r"mortiers?", r"artillerie", r"tirs? de (?:lance-roquettes|mortier)"),
+    _rule("Violence against civilians", "Attack on civilians",
+          r"(?:attaques?|tirs?|frappes?|bombardements?) [^.]{0,60}contre (?:des|les) (?:civils|populations?)",
+          r"(?:civils?|habitants?) (?:ont été |a été )?(?:tués?|blessés?|visés?|pris pour cible)"),
+    _rule("Battles", "Armed clash",
+          r"affrontements?", r"combats?", r"heurts?", r"escarmouches?", r"accrochages?", r"fusillades?",
+          r"échanges? de tirs", r"échangé des (?:coups de feu|tirs)", r"coups de feu", r"bataille",
+          r"offensive", r"assaut", r"hostilités", r"opération (?:militaire|de choc)", r"tirs"),
+    _rule("Strategic developments", "Border incursion/seizure of positions",
+          r"franchi[rst]? (?:la|les) frontières?", r"franchissant la frontière", r"infiltrations?",
+          r"incursions?", r"pénétr[ée]", r"empiètements?", r"(?:pris|prennent|prendre|prise) (?:des|de) positions",
+          r"s'emparer", r"emparés?", r"encercl", r"assiég", r"tenter d'avancer", r"avancée",
+          r"violer (?:ses|les|leurs) frontières", r"intégrité territoriale", r"occupé", r"occupation"),
+    _rule("Strategic developments", "Blockade/closure",
+          r"blocus", r"bloqu(?:é|ée|és|ées|ant|er) (?:le|la|les|l'|du)? ?(?:corridor|route|route|passage|accès)",
+          r"fermeture (?:du|de la|des) (?:corridor|route|frontière|poste)", r"poste de contrôle"),
+    _rule("Strategic developments", "Ceasefire/agreement",
+          r"cessez-le-feu", r"trêve", r"armistice", r"accord de paix", r"traité de paix",
+          r"(?:affrontements?|combats?|tirs) ont cessé"),
+    _rule("Strategic developments", "Displacement",
+          r"déplacés", r"réfugiés", r"exode", r"évacu(?:é|és|ées|ation)", r"ont fui", r"fuient"),
+)
+
+# Words that say a sentence is about casualties, to fill fatalities/injured.
+_NUMBER_WORDS = {
+    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
+    "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15,
+    "seize": 16, "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100,
+}
+_NUMBER = r"(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+_VICTIMS = r"(?:personnes?|soldats?|militaires?|civils?|morts?|victimes?|membres?|combattants?|policiers?|gardes?[- ]frontières?|hommes|femmes|enfants|habitants?)"
+_KILLED = re.compile(
+    r"(?:au moins |plus de |près de |environ |quelque |quelques )?" + _NUMBER + r"\s+(?:\w+\s+){0,2}?"
+    + r"(?:morts?|tués?|(?:" + _VICTIMS + r"(?:\s+\w+){0,2}\s+(?:ont été |a été |sont |est |ont )?(?:tués?|morts?|décédés?)))",
+    re.I)
+_KILLED_AFTER = re.compile(r"(?:tué|fait)\s+(?:au moins |plus de |près de |environ )?" + _NUMBER + r"\s+" + _VICTIMS, re.I)
+_INJURED = re.compile(
+    r"(?:au moins |plus de |près de |environ )?" + _NUMBER + r"\s+(?:\w+\s+){0,3}?(?:ont été |a été |sont )?blessés?", re.I)
+
+# Speech and political acts: a place that does these is an actor, not where something happened.
+_ACTOR_VERB = re.compile(
+    r"^\s*(?:,[^,]{0,80},\s*)?(?:a|ont|avait|avaient|aurait|auraient|s'est|se sont|se|s'|n'a|ne|n'|va|vont|"
+    r"doit|a-t-il|a-t-elle)?\s*(?:également |ensuite |aussi |pas |déjà |de nouveau |immédiatement |encore |"
+    r"toujours |officiellement |mardi |lundi |mercredi |jeudi |vendredi |samedi |dimanche )?"
+    r"(?:déclar|rejet|accus|affirm|annonc|indiqu|dit|dément|condamn|négoci|propos|appel|exig|souhait|estim|"
+    r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
+    r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu)",
+    re.I)
+_ACTOR_BEFORE = re.compile(
+    r"(?:accus\w*|selon|d'après|pour|par|ministère[^.,;]{0,60}|gouvernement[^.,;]{0,40}|porte-parole[^.,;]{0,40}|"
+    r"communiqué[^.,;]{0,40}|président[^.,;]{0,40}|diplomatie[^.,;]{0,40}|ambassade[^.,;]{0,40}|"
+    r"entre|avec|contre|à l'égard de|envers|de la part de)\s*(?:l'|la |le |les |d'|de |du )?$",
+    re.I)
+_LOCATIVE_BEFORE = re.compile(
+    r"(?:\bà|\bau|\baux|\ben|\bdans|\bprès|\bproche|\bvers|\bautour|\ble long|\bsur le territoire|\bvillages?|"
+    r"\bville|\blocalités?|\brégions?|\bdistricts?|\bprovinces?|\bzones?|\bsecteurs?|\bdirection|\bfrontière"
+    r"|\bcôté)(?:\s+de|\s+du|\s+des|\s+d')?\s*(?:l'|la |le |les |d')?(?:\w+\s+){0,3}?$",
+    re.I)
+_DEMONYM_AREA = re.compile(
+    r"\b(territoire|sol|frontière|côté|partie|région|positions?|villages?)\s+(?P<adj>[a-zéèëïô]+)\b", re.I)
+
+FORCE_NOUNS = r"(?:forces|armée|armées|soldats|troupes|militaires|gardes-frontières|soldats frontaliers|séparatistes|soldats de la paix|casques bleus|unités|combattants|police|milices?)"
+
+_MONTHS = {"janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+           "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12}
+_WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
+_DAY_MONTH = re.compile(r"\b(?:le |du |au )?(1er|\d{1,2})(?: et (?:le )?\d{1,2})? (" + "|".join(_MONTHS) +
+                        r")(?: (\d{4}))?\b", re.I)
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
+_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.I)
+_DATELINE = re.compile(r"\b(1er|\d{1,2}) (" + "|".join(_MONTHS) + r") (\d{4})\b", re.I)
+
+PRECISION_BY_KIND = {"village": 1, "town": 1, "city": 1, "border_post": 1, "bridge": 1, "height": 1,
+                     "airport": 1, "border_area": 2, "district": 2, "lake": 2, "reservoir": 2, "pass": 2,
+                     "mountain": 2, "river": 2, "corridor": 2, "province": 2}
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def load_demonyms(gazetteer: Gazetteer) -> dict[str, Place]:
+    """French nationality adjectives (masculine and feminine, singular and plural) -> country."""
+    from geomap.gazetteer import data_dir
+
+    table: dict[str, Place] = {}
+    path = data_dir() / "demonyms.csv"
+    if not path.exists():
+        return table
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        if not line.strip():
+            continue
+        iso2, forms = line.split(",", 1)
+        place = gazetteer.places.get(f"country-{iso2.strip().lower()}")
+        if place:
+            for form in forms.split("|"):
+                table[_fold(form.strip())] = place
+    return table
+
+
+def parse_number(text: str) -> int | None:
+    text = text.lower().strip()
+    if text in _NUMBER_WORDS:
+        return _NUMBER_WORDS[text]
+    digits = re.sub(r"[ \u00a0\u202f.]", "", text)
+    return int(digits) if digits.isdigit() else None
+
+
+def casualties(sentence: str) -> tuple[int | None, int | None]:
+    """Fatalities and injured a sentence reports, or None when it gives no number."""
+    killed = None
+    for pattern in (_KILLED, _KILLED_AFTER):
+        for match in pattern.finditer(sentence):
+            if "bless" in match.group(0).lower():
+                continue
+            value = parse_number(match.group(1))
+            if value is not None:
+                killed = max(killed or 0, value)
+    injured = None
+    for match in _INJURED.finditer(sentence):
+        value = parse_number(match.group(1))
+        if value is not None:
+            injured = max(injured or 0, value)
+    return killed, injured
+
+
+def article_date(article: Article) -> dt.date | None:
+    """The article's date: from its metadata, else from a dateline in its first lines."""
+    if article.date:
+        return article.date
+    match = _DATELINE.search(article.text[:400])
+    if match:
+        day = 1 if match.group(1) == "1er" else int(match.group(1))
+        try:
+            return dt.date(int(match.group(3)), _MONTHS[_fold(match.group(2)).replace("u", "u")], day)
+        except (ValueError, KeyError):
+            return None
+    return None
+
+
+def event_date(sentence: str, published: dt.date | None) -> tuple[dt.date | None, str]:
+    """The date a sentence gives its event, resolved against the article date; never invented."""
+    match = _NUMERIC_DATE.search(sentence)
+    if match:
+        try:
+            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1))), "day"
+        except ValueError:
+            pass
+    match = _DAY_MONTH.search(sentence)
+    if match:
+        day = 1 if match.group(1) == "1er" else int(match.group(1))
+        month = _MONTHS.get(match.group(2).lower())
+        year = int(match.group(3)) if match.group(3) else None
+        if year is None and published and month:
+            year = published.year if month <= published.month else published.year - 1
+        if year and month:
+            try:
+                return dt.date(year, month, day), "day"
+            except ValueError:
+                pass
+    match = _WEEKDAY.search(sentence)
+    if match and published:
+        back = (published.weekday() - _WEEKDAYS[match.group(1).lower()]) % 7
+        return published - dt.timedelta(days=back), "day"
+    if published and re.search(r"\b(?:cette semaine|la semaine dernière)\b", sentence, re.I):
+        days = 7 if "dernière" in sentence.lower() else 0
+        return published - dt.timedelta(days=days), "week"
+    return None, "unknown"
+
+
+def actors_of(sentence: str, demonyms: dict[str, Place]) -> tuple[str, ...]:
+    """Armed actors named by a force noun and a nationality: "forces arméniennes" -> Armenia's forces."""
+    found: list[str] = []
+    for match in re.finditer(FORCE_NOUNS + r"\s+(?:\w+\s+)?([a-zéèëïôç]+)", sentence, re.I):
+        place = demonyms.get(_fold(match.group(1)))
+        if place:
+            label = f"Military Forces of {place.name}"
+            if "paix" in match.group(0).lower() or "casques" in match.group(0).lower():
+                label = f"Peacekeepers of {place.name}"
+            if label not in found:
+                found.append(label)
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    place: Place
+    mention: str
+    precision: int
+    weight: float
+
+
+class IncidentDetector:
+    """Turns one article's sentences and resolved mentions into incidents."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self.demonyms = load_demonyms(gazetteer)
+
+    def detect(self, article: Article, sentences: Sequence[Span], resolutions: Sequence[Resolution]) -> list[Incident]:
+        """Every incident of the article, one per (type, place), with all its evidence merged."""
+        published = article_date(article)
+        by_sentence: dict[int, list[Resolution]] = {}
+        for r in resolutions:
+            if r.place is not None:
+                by_sentence.setdefault(r.mention.sentence, []).append(r)
+        merged: dict[tuple[str, str], Incident] = {}
+        for index, sent in enumerate(sentences):
+            text = article.text[sent.start_char : sent.end_char].strip()
+            rule = self._event(text)
+            if rule is None:
+                continue
+            located = self._location(article.text, sent.start_char, text, by_sentence.get(index, []))
+            if located is None:
+                continue
+            date, precision = event_date(text, published)
+            killed, injured = casualties(text)
+            incident = Incident(
+                id="",
+                doc=article.id,
+                event_type=rule.event_type,
+                sub_event_type=rule.sub_event_type,
+                place=located.place,
+                mention=located.mention,
+                geo_precision=located.precision,
+                evidence=text,
+                date=date,
+                date_precision=precision,
+                fatalities=killed,
+                injured=injured,
+                actors=actors_of(text, self.demonyms),
+                sources=({"doc": article.id, "title": article.title, "url": article.url},),
+                confidence=round(min(0.95, 0.4 + 0.15 * located.weight), 3),
+            )
+            key = (rule.sub_event_type, located.place.id)
+            merged[key] = _merge(merged[key], incident) if key in merged else incident
+        return [_with_id(i) for i in merged.values()]
+
+    @staticmethod
+    def _event(sentence: str) -> EventRule | None:
+        for rule in EVENT_RULES:
+            if rule.pattern.search(sentence):
+                return rule
+        return None
+
+    def _location(self, full_text: str, offset: int, sentence: str, mentions: Iterable[Resolution]) -> _Located | None:
+        best: _Located | None = None
+        for r in mentions:
+            assert r.place is not None
+            before = full_text[max(offset, r.mention.start - 80) : r.mention.start]
+            after = full_text[r.mention.end : r.mention.end + 80]
+            if _ACTOR_BEFORE.search(_tail(before)) or _ACTOR_VERB.match(after.replace("\u2019", "'")):
+                continue
+            if r.place.kind in ("continent", "sea"):
+                continue
+            locative = bool(_LOCATIVE_BEFORE.search(_tail(before)))
+            if not locative and r.place.kind == "country" and _subject_position(before):
+                continue
+            precision = 3 if r.place.kind in ("country", "region") else PRECISION_BY_KIND.get(r.place.kind, 2)
+            weight = (2.0 if locative else 0.5) + (3 - precision) * 0.75 + r.confidence
+            candidate = _Located(r.place, r.mention.text, precision, weight)
+            if best is None or candidate.weight > best.weight:
+                best = candidate
+        if best is None:
+            for match in _DEMONYM_AREA.finditer(sentence):
+                place = self.demonyms.get(_fold(match.group("adj")))
+                if place:
+                    return _Located(place, match.group(0), 3, 1.0)
+        return best
+
+
+def _tail(text: str) -> str:
+    return text.replace("\u2019", "'").replace("\u00a0", " ").rstrip()[-80:] + " "
+
+
+def _subject_position(before: str) -> bool:
+    """A name at the start of its clause ("L'Arménie a accusé..."): the doer, not the place."""
+    stripped = before.replace("\u2019", "'").rstrip()
+    return not stripped or stripped.endswith((".", "\n", ";", ":", "»", '"')) or bool(
+        re.search(r"(?:^|[.;:\n]\s*)(?:l'|la |le |les )?$", stripped, re.I))
+
+
+def _merge(a: Incident, b: Incident) -> Incident:
+    """One incident reported twice: keep the first, add the other's evidence and fill what it lacks."""
+    from dataclasses import replace
+
+    evidence = a.evidence if b.evidence in a.evidence else f"{a.evidence} … {b.evidence}"
+    return replace(
+        a,
+        evidence=evidence,
+        date=a.date or b.date,
+        date_precision=a.date_precision if a.date else b.date_precision,
+        fatalities=_max_or_none(a.fatalities, b.fatalities),
+        injured=_max_or_none(a.injured, b.injured),
+        actors=tuple(dict.fromkeys(a.actors + b.actors)),
+        sources=tuple({s["doc"]: s for s in a.sources + b.sources}.values()),
+        confidence=max(a.confidence, b.confidence),
+    )
+
+
+def _max_or_none(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _with_id(incident: Incident) -> Incident:
+    from dataclasses import replace
+
+    digest = hashlib.sha1(f"{incident.doc}|{incident.sub_event_type}|{incident.place.id}".encode()).hexdigest()
+    return replace(incident, id=digest[:12])

@@ -1,0 +1,149 @@
+"""The plain value types that flow between geomap's stages.
+
+Every stage takes and returns these frozen dataclasses. This module is also the one place where a
+(lat, lon) pair, as geopy and folium speak it, becomes GeoJSON's [lon, lat] order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One input document; ``text`` is the article as read (decoded, never altered)."""
+
+    id: str
+    text: str
+    title: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    source: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A gazetteer entry or a geocoded location."""
+
+    id: str
+    name: str
+    kind: str
+    country: str | None
+    lat: float
+    lon: float
+    admin1: str | None = None
+    geonames_id: int | None = None
+    population: int = 0
+
+    @property
+    def latlon(self) -> tuple[float, float]:
+        return (self.lat, self.lon)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A toponym found in an article: ``text == article.text[start:end]``."""
+
+    doc: str
+    start: int
+    end: int
+    text: str
+    origin: str  # "gazetteer" (name list match) or "ner" (statistical model)
+    sentence: int = 0  # index of the sentence in the article
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A mention tied to a place (or not), with where the answer came from and how sure it is."""
+
+    mention: Mention
+    place: Place | None
+    source: str | None  # "gazetteer", "geonames", "geocoder" or None when unresolved
+    confidence: float
+    reasons: tuple[str, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """The mention contract of ``geomap extract --format jsonl``."""
+        m, p = self.mention, self.place
+        return {
+            "doc": m.doc,
+            "start": m.start,
+            "end": m.end,
+            "text": m.text,
+            "name": p.name if p else None,
+            "place_id": p.id if p else None,
+            "kind": p.kind if p else None,
+            "country": p.country if p else None,
+            "lat": p.lat if p else None,
+            "lon": p.lon if p else None,
+            "source": self.source,
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An event reported by an article, located at a place."""
+
+    id: str
+    doc: str
+    event_type: str
+    sub_event_type: str
+    place: Place
+    mention: str
+    geo_precision: int
+    evidence: str
+    date: dt.date | None = None
+    date_precision: str = "unknown"
+    fatalities: int | None = None
+    injured: int | None = None
+    actors: tuple[str, ...] = ()
+    sources: tuple[dict[str, str | None], ...] = ()
+    confidence: float = 0.5
+
+    def properties(self) -> dict[str, Any]:
+        """Flat properties for GeoJSON, CSV and popups."""
+        return {
+            "id": self.id,
+            "doc": self.doc,
+            "event_type": self.event_type,
+            "sub_event_type": self.sub_event_type,
+            "date": self.date.isoformat() if self.date else None,
+            "date_precision": self.date_precision,
+            "place": self.place.name,
+            "place_id": self.place.id,
+            "mention": self.mention,
+            "geo_precision": self.geo_precision,
+            "admin1": self.place.admin1,
+            "country": self.place.country,
+            "fatalities": self.fatalities,
+            "injured": self.injured,
+            "actors": list(self.actors),
+            "evidence": self.evidence,
+            "sources": [dict(s) for s in self.sources],
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(slots=True)
+class Result:
+    """What one run of the pipeline produced."""
+
+    articles: list[Article] = field(default_factory=list)
+    resolutions: list[Resolution] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def point_geometry(lat: float, lon: float) -> dict[str, Any]:
+    """A GeoJSON Point for a (lat, lon) pair: the one place where the axis order flips."""
+    return {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+
+
+def point_feature(lat: float, lon: float, properties: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature holding a Point and its properties."""
+    return {"type": "Feature", "geometry": point_geometry(lat, lon), "properties": properties}

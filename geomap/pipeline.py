@@ -1,0 +1,122 @@
+"""The one place where the stages are wired: ingest -> extract -> resolve -> incidents -> outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geomap.errors import InputError
+from geomap.export import (
+    atomic_write,
+    dumps_geojson,
+    feature_collection,
+    incident_features,
+    incidents_csv,
+    place_features,
+)
+from geomap.extract import Extractor, ParsedArticle
+from geomap.gazetteer import Gazetteer, default_gazetteer
+from geomap.incidents import IncidentDetector
+from geomap.ingest import iter_articles
+from geomap.models import Article, Incident, Resolution, Result
+from geomap.resolve import GazetteerTier, Resolver
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentResult:
+    """What the pipeline found in one article."""
+
+    article: Article
+    resolutions: list[Resolution]
+    incidents: list[Incident] = field(default_factory=list)
+
+
+class Pipeline:
+    """Models and gazetteers loaded once; articles streamed through every stage."""
+
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self.gazetteer = gazetteer or default_gazetteer()
+        self.extractor = Extractor(self.gazetteer)
+        self.resolver = Resolver([GazetteerTier(self.gazetteer)])
+        self.detector = IncidentDetector(self.gazetteer)
+
+    def documents(self, articles: Iterable[Article], *, incidents: bool = True) -> Iterator[DocumentResult]:
+        """Each article's resolved mentions (and incidents), streamed in input order."""
+        for parsed in self.extractor.parse(articles):
+            resolutions = self._resolve(parsed)
+            found = self.detector.detect(parsed.article, list(parsed.doc.sents), resolutions) if incidents else []
+            yield DocumentResult(parsed.article, resolutions, found)
+
+    def _resolve(self, parsed: ParsedArticle) -> list[Resolution]:
+        return self.resolver.resolve(parsed.mentions, cues=parsed.cues, area_cues=parsed.area_cues)
+
+    def run(
+        self,
+        inputs: Iterable[str | Path],
+        *,
+        progress: Callable[[Iterable[Article]], Iterable[Article]] | None = None,
+    ) -> Result:
+        """Process every input; bad inputs are recorded in ``Result.problems`` and skipped."""
+        result = Result()
+        errors: list[InputError] = []
+        started = time.perf_counter()
+        articles = list(iter_articles(inputs, errors))
+        result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
+        stream: Iterable[Article] = progress(articles) if progress else articles
+        started = time.perf_counter()
+        for doc in self.documents(stream):
+            result.articles.append(doc.article)
+            result.resolutions.extend(doc.resolutions)
+            result.incidents.extend(doc.incidents)
+        result.timings["nlp_resolve_incidents_s"] = round(time.perf_counter() - started, 3)
+        result.problems = [str(e) for e in errors]
+        return result
+
+
+def summary(result: Result) -> dict[str, Any]:
+    """Counts, unresolved names, problems and timings of a run."""
+    unresolved: dict[str, int] = {}
+    for r in result.resolutions:
+        if r.place is None:
+            unresolved[r.mention.text] = unresolved.get(r.mention.text, 0) + 1
+    by_type: dict[str, int] = {}
+    for incident in result.incidents:
+        by_type[incident.sub_event_type] = by_type.get(incident.sub_event_type, 0) + 1
+    return {
+        "articles": len(result.articles),
+        "mentions": len(result.resolutions),
+        "resolved_mentions": sum(1 for r in result.resolutions if r.place is not None),
+        "places": len({r.place.id for r in result.resolutions if r.place is not None}),
+        "incidents": len(result.incidents),
+        "incidents_by_type": dict(sorted(by_type.items())),
+        "unresolved": dict(sorted(unresolved.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "problems": result.problems,
+        "timings": result.timings,
+    }
+
+
+def write_outputs(result: Result, out: Path, *, title: str = "geomap") -> list[Path]:
+    """Write map.html, incidents.geojson, incidents.csv, places.geojson and summary.json into ``out``."""
+    from geomap.maps import build_map
+
+    started = time.perf_counter()
+    out = Path(out)
+    places = place_features(result.resolutions)
+    incidents = incident_features(result.incidents)
+    written = []
+    for name, text in (
+        ("incidents.geojson", dumps_geojson(feature_collection(incidents, "incidents"))),
+        ("places.geojson", dumps_geojson(feature_collection(places, "places"))),
+        ("incidents.csv", incidents_csv(result.incidents)),
+        ("map.html", build_map(result.incidents, places, title=title).get_root().render()),
+    ):
+        atomic_write(out / name, text)
+        written.append(out / name)
+    result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
+    atomic_write(out / "summary.json", json.dumps(summary(result), ensure_ascii=False, indent=1) + "\n")
+    written.append(out / "summary.json")
+    return written
