@@ -47,16 +47,33 @@ def _report_problems(problems: list[str], processed: int) -> int:
     return EXIT_PARTIAL if problems else 0
 
 
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool) -> None:
+    state = ctx.ensure_object(dict)
+    if param.name == "quiet" and value:
+        state["quiet"] = True
+    elif param.name == "verbose" and value:
+        state["verbose"] = state.get("verbose", 0) + int(value)
+    level = logging.ERROR if state.get("quiet") else [logging.WARNING, logging.INFO, logging.DEBUG][
+        min(state.get("verbose", 0), 2)]
+    logging.getLogger("geomap").setLevel(level)
+
+
+def verbosity(command):
+    """``-v/--verbose`` and ``-q/--quiet``, accepted before or after the subcommand."""
+    command = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity,
+                           help="Only errors.")(command)
+    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbosity,
+                        help="More messages (repeat for debug output).")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="geomap")
-@click.option("-v", "--verbose", count=True, help="More messages (repeat for debug output).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@verbosity
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context) -> None:
     """Turn French news articles into toponyms, places, incidents and maps."""
-    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="geomap: %(message)s", stream=sys.stderr)
-    ctx.obj = {"quiet": quiet}
+    ctx.ensure_object(dict)
+    logging.basicConfig(format="geomap: %(message)s", stream=sys.stderr)
 
 
 @cli.command()
@@ -65,6 +82,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
               show_default=True, help="Folder for map.html, the GeoJSON files, incidents.csv and summary.json.")
 @click.option("--offline", is_flag=True, help="Never call an online geocoder (the offline tiers only).")
 @click.option("--title", default="geomap incidents", show_default=True, help="Title shown on the map.")
+@verbosity
 @click.pass_context
 def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, offline: bool, title: str) -> None:
     """Map the incidents and places of INPUTS (files or folders; default: seeds/) into OUT."""
@@ -77,7 +95,7 @@ def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, offline: bool
     started = time.perf_counter()
     try:
         pipeline = Pipeline()
-        result = pipeline.run(inputs, progress=_progress(ctx.obj["quiet"]))
+        result = pipeline.run(inputs, progress=_progress(_quiet(ctx)))
         code = _report_problems(result.problems, len(result.articles))
         if code == 1:
             ctx.exit(1)
@@ -85,7 +103,7 @@ def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, offline: bool
         written = write_outputs(result, out, title=title)
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
-    if not ctx.obj["quiet"]:
+    if not _quiet(ctx):
         click.echo(
             f"{len(result.articles)} articles, {len(result.incidents)} incidents, "
             f"{sum(1 for r in result.resolutions if r.place)} resolved mentions -> "
@@ -100,6 +118,7 @@ def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, offline: bool
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
               help="One JSON object per mention and line, or one JSON array.")
 @click.option("--offline", is_flag=True, help="Never call an online geocoder (the offline tiers only).")
+@verbosity
 @click.pass_context
 def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str, offline: bool) -> None:
     """Print the toponym mentions of INPUTS with their resolved places."""
@@ -124,6 +143,10 @@ def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str, offline: boo
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
     ctx.exit(_report_problems([str(e) for e in errors], processed))
+
+
+def _quiet(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().ensure_object(dict).get("quiet"))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from spacy.tokens import Span
 
 from geomap.gazetteer import Gazetteer
+from geomap.ingest import normalise_for_nlp
 from geomap.models import Article, Incident, Place, Resolution
 
 
@@ -37,6 +38,8 @@ def _rule(event_type: str, sub_event_type: str, *words: str) -> EventRule:
 
 # Ordered: the first rule that fires names the incident; more specific rules come first.
 EVENT_RULES: tuple[EventRule, ...] = (
+    _rule("Strategic developments", "Ceasefire/agreement",
+          r"(?:affrontements?|combats?|tirs|hostilités) (?:ont|avaient) cessé", r"fin des (?:combats|hostilités)"),
     _rule("Strategic developments", "Ceasefire violation",
           r"violations? (?:du|de la|des|de l'|d'un) (?:cessez-le-feu|trêve)",
           r"(?:violé|viole|violent|violer|rompu) (?:le|la|un|une|les) (?:cessez-le-feu|trêve)"),
@@ -52,7 +55,9 @@ EVENT_RULES: tuple[EventRule, ...] = (
     _rule("Battles", "Armed clash",
           r"affrontements?", r"combats?", r"heurts?", r"escarmouches?", r"accrochages?", r"fusillades?",
           r"échanges? de tirs", r"échangé des (?:coups de feu|tirs)", r"coups de feu", r"bataille",
-          r"offensive", r"assaut", r"hostilités", r"opération (?:militaire|de choc)", r"tirs"),
+          r"offensive", r"assaut", r"hostilités", r"opération (?:militaire|de choc)", r"tirs",
+          r"provocations? armées?", r"actions? de provocation", r"attaques?", r"attaqué",
+          r"(?:guerre|conflit)\b[^.]{0,40}\béclat", r"(?:tués?|blessés?)\b"),
     _rule("Strategic developments", "Border incursion/seizure of positions",
           r"franchi[rst]? (?:la|les) frontières?", r"franchissant la frontière", r"infiltrations?",
           r"incursions?", r"pénétr[ée]", r"empiètements?", r"(?:pris|prennent|prendre|prise) (?:des|de) positions",
@@ -62,8 +67,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
           r"blocus", r"bloqu(?:é|ée|és|ées|ant|er) (?:le|la|les|l'|du)? ?(?:corridor|route|route|passage|accès)",
           r"fermeture (?:du|de la|des) (?:corridor|route|frontière|poste)", r"poste de contrôle"),
     _rule("Strategic developments", "Ceasefire/agreement",
-          r"cessez-le-feu", r"trêve", r"armistice", r"accord de paix", r"traité de paix",
-          r"(?:affrontements?|combats?|tirs) ont cessé"),
+          r"cessez-le-feu", r"trêve", r"armistice", r"accord de paix", r"traité de paix"),
     _rule("Strategic developments", "Displacement",
           r"déplacés", r"réfugiés", r"exode", r"évacu(?:é|és|ées|ation)", r"ont fui", r"fuient"),
 )
@@ -82,29 +86,42 @@ _KILLED = re.compile(
     re.I)
 _KILLED_AFTER = re.compile(r"(?:tué|fait)\s+(?:au moins |plus de |près de |environ )?" + _NUMBER + r"\s+" + _VICTIMS, re.I)
 _INJURED = re.compile(
-    r"(?:au moins |plus de |près de |environ )?" + _NUMBER + r"\s+(?:\w+\s+){0,3}?(?:ont été |a été |sont )?blessés?", re.I)
+    r"(?:au moins |plus de |près de |environ )?" + _NUMBER
+    + r"\s+(?:(?!morts?\b|tués?\b|et\b)[^\W\d]+\s+){0,3}?(?:ont été |a été |sont )?blessés?", re.I)
 
 # Speech and political acts: a place that does these is an actor, not where something happened.
 _ACTOR_VERB = re.compile(
-    r"^\s*(?:,[^,]{0,80},\s*)?(?:a|ont|avait|avaient|aurait|auraient|s'est|se sont|se|s'|n'a|ne|n'|va|vont|"
-    r"doit|a-t-il|a-t-elle)?\s*(?:également |ensuite |aussi |pas |déjà |de nouveau |immédiatement |encore |"
-    r"toujours |officiellement |mardi |lundi |mercredi |jeudi |vendredi |samedi |dimanche )?"
+    r"^\s*(?:,[^,]{0,80},\s*)?(?:a|ont|avait|avaient|aurait|auraient|ait|aient|s'est|se sont|se|s'|n'a|ne|n'|"
+    r"va|vont|doit|a-t-il|a-t-elle|est|sont|était)?\s*(?:également |ensuite |aussi |pas |déjà |de nouveau |"
+    r"immédiatement |encore |toujours |officiellement |mardi |lundi |mercredi |jeudi |vendredi |samedi |"
+    r"dimanche |fermement |catégoriquement )?"
     r"(?:déclar|rejet|accus|affirm|annonc|indiqu|dit|dément|condamn|négoci|propos|appel|exig|souhait|estim|"
     r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
-    r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu)",
+    r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu|"
+    r"impliqu|libér|quitt|cédé|céder|signé|perdu|retir|déploy|soutien|soutenu|préoccup|inquiet|exprim)",
     re.I)
+_DET = r"(?:\s*(?:l'|d')|\s+(?:la|le|les|de|du|des|de la))*\s*$"
 _ACTOR_BEFORE = re.compile(
-    r"(?:accus\w*|selon|d'après|pour|par|ministère[^.,;]{0,60}|gouvernement[^.,;]{0,40}|porte-parole[^.,;]{0,40}|"
-    r"communiqué[^.,;]{0,40}|président[^.,;]{0,40}|diplomatie[^.,;]{0,40}|ambassade[^.,;]{0,40}|"
-    r"entre|avec|contre|à l'égard de|envers|de la part de)\s*(?:l'|la |le |les |d'|de |du )?$",
+    r"(?:\baccus\w*|\bselon|\bd'après|\bpour|\bpar|\bministère[^.,;]{0,60}|\bgouvernement[^.,;]{0,40}|"
+    r"\bporte-parole[^.,;]{0,40}|\bcommuniqué[^.,;]{0,40}|\bprésident[^.,;]{0,40}|\bdiplomatie[^.,;]{0,40}|"
+    r"\bambassade[^.,;]{0,40}|\bprocureur[^.,;]{0,40}|\bentre|\bavec|\bcontre|\bà l'égard|\benvers|"
+    r"\bde la part|\bheure|\bmédiation|\bassistance|\baide|\bappui|\bvictoire pour|\bdéfaite pour|\bsoutien|\binvasion)" + _DET,
     re.I)
 _LOCATIVE_BEFORE = re.compile(
-    r"(?:\bà|\bau|\baux|\ben|\bdans|\bprès|\bproche|\bvers|\bautour|\ble long|\bsur le territoire|\bvillages?|"
-    r"\bville|\blocalités?|\brégions?|\bdistricts?|\bprovinces?|\bzones?|\bsecteurs?|\bdirection|\bfrontière"
-    r"|\bcôté)(?:\s+de|\s+du|\s+des|\s+d')?\s*(?:l'|la |le |les |d')?(?:\w+\s+){0,3}?$",
+    r"(?:(?:\bà|\bau|\baux|\ben|\bdans|\bprès|\bproche|\bvers|\bautour|\ble long|\bdepuis|\bjusqu'|"
+    r"\baux abords|\baux alentours|\baux environs)"
+    r"|(?:\bterritoires?|\bvillages?|\bville|\blocalités?|\brégions?|\bdistricts?|\bprovinces?|\bzones?|"
+    r"\bsecteurs?|\bdirection|\bfrontières?|\bcôté|\bsud|\bnord|\best|\bouest|\bintérieur|\bmilieu|"
+    r"\bcentre|\bpositions?|\bbastion|\benclave)(?:\s+\w+){0,2}?)" + _DET,
     re.I)
+# After an actor, "X, Y et Z" are actors too; after a place, "à X et (à|de) Y" are places too.
+_COORDINATION = re.compile(r"^\s*(?:,|et|ou)\s*(?:à|au|en|de|d'|dans)?" + _DET, re.I)
+# Talks, calls and summits: a capital named in such a sentence is the venue, not the scene.
+_DIPLOMACY = re.compile(
+    r"\b(?:pourparlers|négoci|médiation|sommet|réunion|rencontre|entretien|conversation|téléphon|"
+    r"discussions?|consultations?|visite)", re.I)
 _DEMONYM_AREA = re.compile(
-    r"\b(territoire|sol|frontière|côté|partie|région|positions?|villages?)\s+(?P<adj>[a-zéèëïô]+)\b", re.I)
+    r"\b(territoire|sol|frontière|côté|région|positions?|villages?)\s+(?P<adj>[a-zéèëïô]+)\b", re.I)
 
 FORCE_NOUNS = r"(?:forces|armée|armées|soldats|troupes|militaires|gardes-frontières|soldats frontaliers|séparatistes|soldats de la paix|casques bleus|unités|combattants|police|milices?)"
 
@@ -254,77 +271,121 @@ class IncidentDetector:
         merged: dict[tuple[str, str], Incident] = {}
         for index, sent in enumerate(sentences):
             text = article.text[sent.start_char : sent.end_char].strip()
-            rule = self._event(text)
-            if rule is None:
+            found = self._event(_clean(text))
+            if found is None:
                 continue
-            located = self._location(article.text, sent.start_char, text, by_sentence.get(index, []))
-            if located is None:
+            rule, trigger_at = found
+            offset = sent.start_char + (len(article.text[sent.start_char : sent.end_char]) - len(
+                article.text[sent.start_char : sent.end_char].lstrip()))
+            places = self.locate(article.text, offset, text, trigger_at, by_sentence.get(index, []))
+            if not places:
                 continue
-            date, precision = event_date(text, published)
-            killed, injured = casualties(text)
-            incident = Incident(
-                id="",
-                doc=article.id,
-                event_type=rule.event_type,
-                sub_event_type=rule.sub_event_type,
-                place=located.place,
-                mention=located.mention,
-                geo_precision=located.precision,
-                evidence=text,
-                date=date,
-                date_precision=precision,
-                fatalities=killed,
-                injured=injured,
-                actors=actors_of(text, self.demonyms),
-                sources=({"doc": article.id, "title": article.title, "url": article.url},),
-                confidence=round(min(0.95, 0.4 + 0.15 * located.weight), 3),
-            )
-            key = (rule.sub_event_type, located.place.id)
-            merged[key] = _merge(merged[key], incident) if key in merged else incident
+            date, precision = event_date(_clean(text), published)
+            killed, injured = casualties(_clean(text))
+            for located in places:
+                incident = Incident(
+                    id="",
+                    doc=article.id,
+                    event_type=rule.event_type,
+                    sub_event_type=rule.sub_event_type,
+                    place=located.place,
+                    mention=located.mention,
+                    geo_precision=located.precision,
+                    evidence=text,
+                    date=date,
+                    date_precision=precision,
+                    fatalities=killed,
+                    injured=injured,
+                    actors=actors_of(_clean(text), self.demonyms),
+                    sources=({"doc": article.id, "title": article.title, "url": article.url},),
+                    confidence=round(min(0.95, 0.3 + 0.12 * located.weight), 3),
+                )
+                key = (rule.sub_event_type, located.place.id)
+                merged[key] = _merge(merged[key], incident) if key in merged else incident
         return [_with_id(i) for i in merged.values()]
 
     @staticmethod
-    def _event(sentence: str) -> EventRule | None:
+    def _event(sentence: str) -> tuple[EventRule, int] | None:
         for rule in EVENT_RULES:
-            if rule.pattern.search(sentence):
-                return rule
+            match = rule.pattern.search(sentence)
+            if match:
+                return rule, match.start()
         return None
 
-    def _location(self, full_text: str, offset: int, sentence: str, mentions: Iterable[Resolution]) -> _Located | None:
-        best: _Located | None = None
-        for r in mentions:
+    def locate(
+        self, full_text: str, offset: int, sentence: str, trigger_at: int, mentions: Sequence[Resolution]
+    ) -> list[_Located]:
+        """Where the sentence's event happened: the places its wording puts it at, finest first.
+
+        A mention is an *actor* when it speaks or acts ("Bakou a rejeté"), is accused or mediates
+        ("accusé Bakou de", "par Moscou"), or is listed with one; it is *locative* when a preposition
+        or place noun introduces it ("à Lachin", "dans la région de", "le long de la frontière") or it
+        is listed with one. Countries must be locative; capitals named in talks are venues.
+        """
+        diplomacy = bool(_DIPLOMACY.search(sentence))
+        roles: list[str] = []
+        candidates: list[tuple[_Located, str]] = []
+        previous_end = -1
+        for r in sorted(mentions, key=lambda r: r.mention.start):
             assert r.place is not None
-            before = full_text[max(offset, r.mention.start - 80) : r.mention.start]
-            after = full_text[r.mention.end : r.mention.end + 80]
-            if _ACTOR_BEFORE.search(_tail(before)) or _ACTOR_VERB.match(after.replace("\u2019", "'")):
+            before = _clean(full_text[max(offset, r.mention.start - 80) : r.mention.start])
+            after = _clean(full_text[r.mention.end : r.mention.end + 80])
+            gap = _clean(full_text[previous_end : r.mention.start]) if previous_end >= 0 else None
+            if _LOCATIVE_BEFORE.search(before) and not _ACTOR_VERB.match(after):
+                role = "locative"
+            elif _ACTOR_BEFORE.search(before) or _ACTOR_VERB.match(after):
+                role = "actor"
+            elif gap is not None and roles and _COORDINATION.match(gap):
+                role = roles[-1]
+            elif _subject_position(before):
+                role = "actor"
+            else:
+                role = "neutral"
+            roles.append(role)
+            previous_end = r.mention.end
+            place = r.place
+            if role == "actor" or place.kind in ("continent", "sea"):
                 continue
-            if r.place.kind in ("continent", "sea"):
+            if place.kind == "country" and role != "locative":
                 continue
-            locative = bool(_LOCATIVE_BEFORE.search(_tail(before)))
-            if not locative and r.place.kind == "country" and _subject_position(before):
+            if diplomacy and place.kind == "city" and place.population >= 500_000:
                 continue
-            precision = 3 if r.place.kind in ("country", "region") else PRECISION_BY_KIND.get(r.place.kind, 2)
-            weight = (2.0 if locative else 0.5) + (3 - precision) * 0.75 + r.confidence
-            candidate = _Located(r.place, r.mention.text, precision, weight)
-            if best is None or candidate.weight > best.weight:
-                best = candidate
-        if best is None:
-            for match in _DEMONYM_AREA.finditer(sentence):
-                place = self.demonyms.get(_fold(match.group("adj")))
-                if place:
-                    return _Located(place, match.group(0), 3, 1.0)
-        return best
+            precision = 3 if place.kind in ("country", "region", "province") else PRECISION_BY_KIND.get(place.kind, 2)
+            if not place.country:
+                precision = 3
+            distance = abs((r.mention.start - offset) - trigger_at)
+            weight = (2.0 if role == "locative" else 0.5) + (3 - precision) * 0.75 + r.confidence
+            weight += 1.0 / (1.0 + distance / 60) - (0.5 if not place.country else 0.0)
+            candidates.append((_Located(place, r.mention.text, precision, weight), role))
+        located = [c for c, role in candidates if role == "locative"]
+        if located:
+            fine = [c for c in located if c.precision < 3]
+            return _unique_places(fine) if fine else [max(located, key=lambda c: c.weight)]
+        for match in _DEMONYM_AREA.finditer(_clean(sentence)):
+            place = self.demonyms.get(_fold(match.group("adj")))
+            if place:
+                return [_Located(place, match.group(0), 3, 1.0)]
+        if candidates:
+            return [max((c for c, _ in candidates), key=lambda c: c.weight)]
+        return []
 
 
-def _tail(text: str) -> str:
-    return text.replace("\u2019", "'").replace("\u00a0", " ").rstrip()[-80:] + " "
+def _unique_places(located: list[_Located]) -> list[_Located]:
+    seen: dict[str, _Located] = {}
+    for c in located:
+        if c.place.id not in seen or c.weight > seen[c.place.id].weight:
+            seen[c.place.id] = c
+    return list(seen.values())
+
+
+def _clean(text: str) -> str:
+    return normalise_for_nlp(text)
 
 
 def _subject_position(before: str) -> bool:
-    """A name at the start of its clause ("L'Arménie a accusé..."): the doer, not the place."""
-    stripped = before.replace("\u2019", "'").rstrip()
-    return not stripped or stripped.endswith((".", "\n", ";", ":", "»", '"')) or bool(
-        re.search(r"(?:^|[.;:\n]\s*)(?:l'|la |le |les )?$", stripped, re.I))
+    """A name opening its clause ("L'Arménie a accusé...", "« Les États-Unis sont..."): the doer."""
+    return bool(re.search(r"(?:^|[.;:\n«»\"“”(]|\bque|\bqu'|\blorsque|\blorsqu'|\bquand|\bsi)\s*"
+                          r"(?:(?:l'|la|le|les)\s*)?$", before.rstrip() + " ", re.I))
 
 
 def _merge(a: Incident, b: Incident) -> Incident:

@@ -161,8 +161,9 @@ class Resolver:
         anchors = context["anchors"]
         assert isinstance(anchors, list)
         near = [km_between(place, a) for a in anchors if a.id != place.id]
-        if near and min(near) < 150:
-            score += 1.0
-            reasons.append(f"{min(near):.0f} km from another place of the article")
+        if near and min(near) < 200:
+            closest = min(near)
+            score += 1.5 if closest < 50 else 1.0 if closest < 100 else 0.5
+            reasons.append(f"{closest:.0f} km from another place of the article")
         return Scored(place, score, tuple(reasons))
 
