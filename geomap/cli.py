@@ -53,17 +53,27 @@ def _set_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool
         state["quiet"] = True
     elif param.name == "verbose" and value:
         state["verbose"] = state.get("verbose", 0) + int(value)
-    level = logging.ERROR if state.get("quiet") else [logging.WARNING, logging.INFO, logging.DEBUG][
-        min(state.get("verbose", 0), 2)]
+    level = (
+        logging.ERROR
+        if state.get("quiet")
+        else [logging.WARNING, logging.INFO, logging.DEBUG][min(state.get("verbose", 0), 2)]
+    )
     logging.getLogger("geomap").setLevel(level)
 
 
 def verbosity(command):
     """``-v/--verbose`` and ``-q/--quiet``, accepted before or after the subcommand."""
-    command = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity,
-                           help="Only errors.")(command)
-    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbosity,
-                        help="More messages (repeat for debug output).")(command)
+    command = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity, help="Only errors."
+    )(command)
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="More messages (repeat for debug output).",
+    )(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,8 +88,14 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"),
-              show_default=True, help="Folder for map.html, the GeoJSON files, incidents.csv and summary.json.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("maps"),
+    show_default=True,
+    help="Folder for map.html, the GeoJSON files, incidents.csv and summary.json.",
+)
 @click.option("--offline", is_flag=True, help="Never call an online geocoder (the offline tiers only).")
 @click.option("--title", default="geomap incidents", show_default=True, help="Title shown on the map.")
 @verbosity
@@ -115,8 +131,14 @@ def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, offline: bool
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
-              help="One JSON object per mention and line, or one JSON array.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json"]),
+    default="jsonl",
+    show_default=True,
+    help="One JSON object per mention and line, or one JSON array.",
+)
 @click.option("--offline", is_flag=True, help="Never call an online geocoder (the offline tiers only).")
 @verbosity
 @click.pass_context

@@ -19,9 +19,26 @@ from geomap.errors import OutputError
 from geomap.models import Incident, Resolution, point_feature
 
 INCIDENT_CSV_COLUMNS = [
-    "id", "doc", "event_type", "sub_event_type", "date", "date_precision", "place", "place_id", "mention",
-    "geo_precision", "admin1", "country", "latitude", "longitude", "fatalities", "injured", "actors",
-    "evidence", "sources", "confidence",
+    "id",
+    "doc",
+    "event_type",
+    "sub_event_type",
+    "date",
+    "date_precision",
+    "place",
+    "place_id",
+    "mention",
+    "geo_precision",
+    "admin1",
+    "country",
+    "latitude",
+    "longitude",
+    "fatalities",
+    "injured",
+    "actors",
+    "evidence",
+    "sources",
+    "confidence",
 ]
 
 
@@ -60,11 +77,23 @@ def place_features(resolutions: Iterable[Resolution]) -> list[dict[str, Any]]:
         if r.place is None:
             continue
         p = r.place
-        entry = by_place.setdefault(p.id, {
-            "place_id": p.id, "name": p.name, "kind": p.kind, "country": p.country, "admin1": p.admin1,
-            "geonames_id": p.geonames_id, "source": r.source, "mentions": 0, "docs": {}, "forms": {},
-            "lat": p.lat, "lon": p.lon,
-        })
+        entry = by_place.setdefault(
+            p.id,
+            {
+                "place_id": p.id,
+                "name": p.name,
+                "kind": p.kind,
+                "country": p.country,
+                "admin1": p.admin1,
+                "geonames_id": p.geonames_id,
+                "source": r.source,
+                "mentions": 0,
+                "docs": {},
+                "forms": {},
+                "lat": p.lat,
+                "lon": p.lon,
+            },
+        )
         entry["mentions"] += 1
         entry["docs"][r.mention.doc] = entry["docs"].get(r.mention.doc, 0) + 1
         entry["forms"][r.mention.text] = entry["forms"].get(r.mention.text, 0) + 1

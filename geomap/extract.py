@@ -31,27 +31,108 @@ SPANS_KEY = "geomap_places"
 DETERMINERS = frozenset({"l'", "d'", "la", "le", "les", "du", "des", "de", "au", "aux", "en", "à"})
 ARTICLES = frozenset({"l'", "la", "le", "les"})
 # "<noun> de <place>" names a thing after a place, not the place: "groupe de Minsk", "accords d'Oslo".
-NAMED_AFTER = frozenset({
-    "groupe", "format", "processus", "protocole", "protocoles", "accord", "accords", "pacte", "traité",
-    "convention", "déclaration", "initiative", "plateforme", "club", "trio", "quartet", "formule",
-})
+NAMED_AFTER = frozenset(
+    {
+        "groupe",
+        "format",
+        "processus",
+        "protocole",
+        "protocoles",
+        "accord",
+        "accords",
+        "pacte",
+        "traité",
+        "convention",
+        "déclaration",
+        "initiative",
+        "plateforme",
+        "club",
+        "trio",
+        "quartet",
+        "formule",
+    }
+)
 NAMED_AFTER_EN = frozenset({"Group", "Format", "Process", "Agreement", "Agreements", "Accords", "Protocol"})
 # A quoted name after one of these nouns is an organisation or a title: la faction « Hayastan ».
-QUOTED_ORG_NOUNS = frozenset({
-    "faction", "factions", "parti", "partis", "mouvement", "bloc", "alliance", "coalition", "liste",
-    "journal", "quotidien", "hebdomadaire", "magazine", "agence", "chaîne", "radio", "télévision",
-    "site", "opération", "plan", "programme", "association", "fondation", "groupe", "société",
-})
+QUOTED_ORG_NOUNS = frozenset(
+    {
+        "faction",
+        "factions",
+        "parti",
+        "partis",
+        "mouvement",
+        "bloc",
+        "alliance",
+        "coalition",
+        "liste",
+        "journal",
+        "quotidien",
+        "hebdomadaire",
+        "magazine",
+        "agence",
+        "chaîne",
+        "radio",
+        "télévision",
+        "site",
+        "opération",
+        "plan",
+        "programme",
+        "association",
+        "fondation",
+        "groupe",
+        "société",
+    }
+)
 OPEN_QUOTES = frozenset({"«", '"', "“", "'", "‹"})
 # Words that, shortly before a name, say it is a place.
-LOCATIVE_CUES = frozenset({
-    "à", "au", "aux", "en", "dans", "vers", "près", "proche", "depuis", "jusqu'", "autour", "région",
-    "régions", "district", "districts", "province", "provinces", "ville", "village", "villages",
-    "localité", "frontière", "oblast", "rayon", "environs", "direction", "capitale", "commune",
-})
+LOCATIVE_CUES = frozenset(
+    {
+        "à",
+        "au",
+        "aux",
+        "en",
+        "dans",
+        "vers",
+        "près",
+        "proche",
+        "depuis",
+        "jusqu'",
+        "autour",
+        "région",
+        "régions",
+        "district",
+        "districts",
+        "province",
+        "provinces",
+        "ville",
+        "village",
+        "villages",
+        "localité",
+        "frontière",
+        "oblast",
+        "rayon",
+        "environs",
+        "direction",
+        "capitale",
+        "commune",
+    }
+)
 # Words that introduce an administrative area: "les districts de Kalbajar".
-AREA_WORDS = frozenset({"district", "districts", "région", "régions", "rayon", "rayons", "province",
-                        "provinces", "marz", "oblast", "raïon"})
+AREA_WORDS = frozenset(
+    {
+        "district",
+        "districts",
+        "région",
+        "régions",
+        "rayon",
+        "rayons",
+        "province",
+        "provinces",
+        "marz",
+        "oblast",
+        "raïon",
+    }
+)
 
 
 @Language.component("geomap_line_breaks", assigns=["token.is_sent_start"])
@@ -174,7 +255,11 @@ class Extractor:
     def _part_of_longer_name(self, span: Span, ents: list[Span]) -> bool:
         """A gazetteer name inside a longer unknown proper name: "Bagdad Amreyev", "Radio Free Europe"."""
         for ent in ents:
-            if ent.start <= span.start and span.end <= ent.end and (ent.start, ent.end) != (span.start, span.end):
+            if (
+                ent.start <= span.start
+                and span.end <= ent.end
+                and (ent.start, ent.end) != (span.start, span.end)
+            ):
                 outer = strip_determiners(ent)
                 if "\n" in outer.text or self.gazetteer.lookup(outer.text):
                     continue
@@ -213,7 +298,13 @@ def hyphen_compound(span: Span, gazetteer: Gazetteer) -> bool:
         hyphen = pair[1] if other == 0 else pair[0]
         word = pair[other]
         glued = not hyphen.whitespace_ if other == 1 else not pair[0].whitespace_ and not hyphen.whitespace_
-        if hyphen.text == "-" and glued and word.is_alpha and word.is_title and not gazetteer.lookup(word.text):
+        if (
+            hyphen.text == "-"
+            and glued
+            and word.is_alpha
+            and word.is_title
+            and not gazetteer.lookup(word.text)
+        ):
             return True
     return False
 
@@ -227,6 +318,4 @@ def is_look_alike(span: Span) -> bool:
     if span.end < len(doc) and doc[span.end].text in NAMED_AFTER_EN:
         return True
     before = [t for t in doc[max(0, span.start - 3) : span.start] if not t.is_space]
-    if len(before) >= 2 and before[-1].text in OPEN_QUOTES and before[-2].lower_ in QUOTED_ORG_NOUNS:
-        return True
-    return False
+    return len(before) >= 2 and before[-1].text in OPEN_QUOTES and before[-2].lower_ in QUOTED_ORG_NOUNS

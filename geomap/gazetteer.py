@@ -18,9 +18,28 @@ from pathlib import Path
 from geomap.errors import GazetteerError
 from geomap.models import Place
 
-_FOLD = str.maketrans({"ə": "e", "Ə": "e", "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae",
-                       "œ": "oe", "Œ": "oe", "\u2019": "'", "\u02bc": "'", "`": "'", "\u2010": " ",
-                       "\u2011": " ", "\u2013": " ", "\u2014": " ", "-": " "})
+_FOLD = str.maketrans(
+    {
+        "ə": "e",
+        "Ə": "e",
+        "ı": "i",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "\u2019": "'",
+        "\u02bc": "'",
+        "`": "'",
+        "\u2010": " ",
+        "\u2011": " ",
+        "\u2013": " ",
+        "\u2014": " ",
+        "-": " ",
+    }
+)
 _LEADING_ARTICLE = re.compile(r"^(?:l'|d'|la |le |les |du |des |de la |de l')", re.I)
 _SPACES = re.compile(r"\s+")
 
@@ -125,7 +144,7 @@ class Gazetteer:
             for name in names:
                 if name in seen or len(name) < 3 or not any(c.isupper() for c in name):
                     continue
-                if name_key(name) in self.stop or not name.isascii() and not _latin(name):
+                if name_key(name) in self.stop or (not name.isascii() and not _latin(name)):
                     continue
                 seen.add(name)
                 yield name
@@ -139,10 +158,7 @@ class Gazetteer:
 
 
 def _latin(name: str) -> bool:
-    for char in name:
-        if char.isalpha() and not unicodedata.name(char, "").startswith("LATIN"):
-            return False
-    return True
+    return all(unicodedata.name(c, "").startswith("LATIN") for c in name if c.isalpha())
 
 
 @cache

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spacy.tokens import Span
@@ -38,56 +38,173 @@ def _rule(event_type: str, sub_event_type: str, *words: str) -> EventRule:
 
 # Ordered: the first rule that fires names the incident; more specific rules come first.
 EVENT_RULES: tuple[EventRule, ...] = (
-    _rule("Strategic developments", "Ceasefire/agreement",
-          r"(?:affrontements?|combats?|tirs|hostilités) (?:ont|avaient) cessé", r"fin des (?:combats|hostilités)"),
-    _rule("Strategic developments", "Ceasefire violation",
-          r"violations? (?:du|de la|des|de l'|d'un) (?:cessez-le-feu|trêve)",
-          r"(?:violé|viole|violent|violer|rompu) (?:le|la|un|une|les) (?:cessez-le-feu|trêve)"),
-    _rule("Explosions/Remote violence", "Air/drone strike",
-          r"frappes? (?:aériennes?|de drones?|par drones?)", r"drones? (?:kamikaze|armés?|d'attaque)",
-          r"raids? aériens?", r"bombardements? aériens?", r"attaques? (?:de|par) drones?"),
-    _rule("Explosions/Remote violence", "Shelling/artillery/missile attack",
-          r"bombardements?", r"bombardé", r"pilonn", r"tirs? d'artillerie", r"obus", r"roquettes?",
-          r"missiles?", r"mortiers?", r"artillerie", r"tirs? de (?:lance-roquettes|mortier)"),
-    _rule("Violence against civilians", "Attack on civilians",
-          r"(?:attaques?|tirs?|frappes?|bombardements?) [^.]{0,60}contre (?:des|les) (?:civils|populations?)",
-          r"(?:civils?|habitants?) (?:ont été |a été )?(?:tués?|blessés?|visés?|pris pour cible)"),
-    _rule("Battles", "Armed clash",
-          r"affrontements?", r"combats?", r"heurts?", r"escarmouches?", r"accrochages?", r"fusillades?",
-          r"échanges? de tirs", r"échangé des (?:coups de feu|tirs)", r"coups de feu", r"bataille",
-          r"offensive", r"assaut", r"hostilités", r"opération (?:militaire|de choc)", r"tirs",
-          r"provocations? armées?", r"actions? de provocation", r"attaques?", r"attaqué",
-          r"(?:guerre|conflit)\b[^.]{0,40}\béclat", r"(?:tués?|blessés?)\b"),
-    _rule("Strategic developments", "Border incursion/seizure of positions",
-          r"franchi[rst]? (?:la|les) frontières?", r"franchissant la frontière", r"infiltrations?",
-          r"incursions?", r"pénétr[ée]", r"empiètements?", r"(?:pris|prennent|prendre|prise) (?:des|de) positions",
-          r"s'emparer", r"emparés?", r"encercl", r"assiég", r"tenter d'avancer", r"avancée",
-          r"violer (?:ses|les|leurs) frontières", r"intégrité territoriale", r"occupé", r"occupation"),
-    _rule("Strategic developments", "Blockade/closure",
-          r"blocus", r"bloqu(?:é|ée|és|ées|ant|er) (?:le|la|les|l'|du)? ?(?:corridor|route|route|passage|accès)",
-          r"fermeture (?:du|de la|des) (?:corridor|route|frontière|poste)", r"poste de contrôle"),
-    _rule("Strategic developments", "Ceasefire/agreement",
-          r"cessez-le-feu", r"trêve", r"armistice", r"accord de paix", r"traité de paix"),
-    _rule("Strategic developments", "Displacement",
-          r"déplacés", r"réfugiés", r"exode", r"évacu(?:é|és|ées|ation)", r"ont fui", r"fuient"),
+    _rule(
+        "Strategic developments",
+        "Ceasefire/agreement",
+        r"(?:affrontements?|combats?|tirs|hostilités) (?:ont|avaient) cessé",
+        r"fin des (?:combats|hostilités)",
+    ),
+    _rule(
+        "Strategic developments",
+        "Ceasefire violation",
+        r"violations? (?:du|de la|des|de l'|d'un) (?:cessez-le-feu|trêve)",
+        r"(?:violé|viole|violent|violer|rompu) (?:le|la|un|une|les) (?:cessez-le-feu|trêve)",
+    ),
+    _rule(
+        "Explosions/Remote violence",
+        "Air/drone strike",
+        r"frappes? (?:aériennes?|de drones?|par drones?)",
+        r"drones? (?:kamikaze|armés?|d'attaque)",
+        r"raids? aériens?",
+        r"bombardements? aériens?",
+        r"attaques? (?:de|par) drones?",
+    ),
+    _rule(
+        "Explosions/Remote violence",
+        "Shelling/artillery/missile attack",
+        r"bombardements?",
+        r"bombardé",
+        r"pilonn",
+        r"tirs? d'artillerie",
+        r"obus",
+        r"roquettes?",
+        r"missiles?",
+        r"mortiers?",
+        r"artillerie",
+        r"tirs? de (?:lance-roquettes|mortier)",
+    ),
+    _rule(
+        "Violence against civilians",
+        "Attack on civilians",
+        r"(?:attaques?|tirs?|frappes?|bombardements?) [^.]{0,60}contre (?:des|les) (?:civils|populations?)",
+        r"(?:civils?|habitants?) (?:ont été |a été )?(?:tués?|blessés?|visés?|pris pour cible)",
+    ),
+    _rule(
+        "Battles",
+        "Armed clash",
+        r"affrontements?",
+        r"combats?",
+        r"heurts?",
+        r"escarmouches?",
+        r"accrochages?",
+        r"fusillades?",
+        r"échanges? de tirs",
+        r"échangé des (?:coups de feu|tirs)",
+        r"coups de feu",
+        r"bataille",
+        r"offensive",
+        r"assaut",
+        r"hostilités",
+        r"opération (?:militaire|de choc)",
+        r"tirs",
+        r"provocations? armées?",
+        r"actions? de provocation",
+        r"attaques?",
+        r"attaqué",
+        r"(?:guerre|conflit)\b[^.]{0,40}\béclat",
+        r"(?:tués?|blessés?)\b",
+    ),
+    _rule(
+        "Strategic developments",
+        "Border incursion/seizure of positions",
+        r"franchi[rst]? (?:la|les) frontières?",
+        r"franchissant la frontière",
+        r"infiltrations?",
+        r"incursions?",
+        r"pénétr[ée]",
+        r"empiètements?",
+        r"(?:pris|prennent|prendre|prise) (?:des|de) positions",
+        r"s'emparer",
+        r"emparés?",
+        r"encercl",
+        r"assiég",
+        r"tenter d'avancer",
+        r"avancée",
+        r"violer (?:ses|les|leurs) frontières",
+        r"intégrité territoriale",
+        r"occupé",
+        r"occupation",
+    ),
+    _rule(
+        "Strategic developments",
+        "Blockade/closure",
+        r"blocus",
+        r"bloqu(?:é|ée|és|ées|ant|er) (?:le|la|les|l'|du)? ?(?:corridor|route|route|passage|accès)",
+        r"fermeture (?:du|de la|des) (?:corridor|route|frontière|poste)",
+        r"poste de contrôle",
+    ),
+    _rule(
+        "Strategic developments",
+        "Ceasefire/agreement",
+        r"cessez-le-feu",
+        r"trêve",
+        r"armistice",
+        r"accord de paix",
+        r"traité de paix",
+    ),
+    _rule(
+        "Strategic developments",
+        "Displacement",
+        r"déplacés",
+        r"réfugiés",
+        r"exode",
+        r"évacu(?:é|és|ées|ation)",
+        r"ont fui",
+        r"fuient",
+    ),
 )
 
 # Words that say a sentence is about casualties, to fill fatalities/injured.
 _NUMBER_WORDS = {
-    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
-    "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15,
-    "seize": 16, "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "vingt": 20,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "soixante": 60,
+    "cent": 100,
 }
-_NUMBER = r"(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_VICTIMS = r"(?:personnes?|soldats?|militaires?|civils?|morts?|victimes?|membres?|combattants?|policiers?|gardes?[- ]frontières?|hommes|femmes|enfants|habitants?)"
+_NUMBER = (
+    r"(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+)
+_VICTIMS = (
+    r"(?:personnes?|soldats?|militaires?|civils?|morts?|victimes?|membres?|combattants?|policiers?|"
+    r"gardes?[- ]frontières?|hommes|femmes|enfants|habitants?)"
+)
 _KILLED = re.compile(
-    r"(?:au moins |plus de |près de |environ |quelque |quelques )?" + _NUMBER + r"\s+(?:\w+\s+){0,2}?"
-    + r"(?:morts?|tués?|(?:" + _VICTIMS + r"(?:\s+\w+){0,2}\s+(?:ont été |a été |sont |est |ont )?(?:tués?|morts?|décédés?)))",
-    re.I)
-_KILLED_AFTER = re.compile(r"(?:tué|fait)\s+(?:au moins |plus de |près de |environ )?" + _NUMBER + r"\s+" + _VICTIMS, re.I)
+    r"(?:au moins |plus de |près de |environ |quelque |quelques )?"
+    + _NUMBER
+    + r"\s+(?:\w+\s+){0,2}?"
+    + r"(?:morts?|tués?|(?:"
+    + _VICTIMS
+    + r"(?:\s+\w+){0,2}\s+(?:ont été |a été |sont |est |ont )?(?:tués?|morts?|décédés?)))",
+    re.I,
+)
+_KILLED_AFTER = re.compile(
+    r"(?:tué|fait)\s+(?:au moins |plus de |près de |environ )?" + _NUMBER + r"\s+" + _VICTIMS, re.I
+)
 _INJURED = re.compile(
-    r"(?:au moins |plus de |près de |environ )?" + _NUMBER
-    + r"\s+(?:(?!morts?\b|tués?\b|et\b)[^\W\d]+\s+){0,3}?(?:ont été |a été |sont )?blessés?", re.I)
+    r"(?:au moins |plus de |près de |environ )?"
+    + _NUMBER
+    + r"\s+(?:(?!morts?\b|tués?\b|et\b)[^\W\d]+\s+){0,3}?(?:ont été |a été |sont )?blessés?",
+    re.I,
+)
 
 # Speech and political acts: a place that does these is an actor, not where something happened.
 _ACTOR_VERB = re.compile(
@@ -99,44 +216,86 @@ _ACTOR_VERB = re.compile(
     r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
     r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu|"
     r"impliqu|libér|quitt|cédé|céder|signé|perdu|retir|déploy|soutien|soutenu|préoccup|inquiet|exprim)",
-    re.I)
+    re.I,
+)
 _DET = r"(?:\s*(?:l'|d')|\s+(?:la|le|les|de|du|des|de la))*\s*$"
 _ACTOR_BEFORE = re.compile(
     r"(?:\baccus\w*|\bselon|\bd'après|\bpour|\bpar|\bministère[^.,;]{0,60}|\bgouvernement[^.,;]{0,40}|"
     r"\bporte-parole[^.,;]{0,40}|\bcommuniqué[^.,;]{0,40}|\bprésident[^.,;]{0,40}|\bdiplomatie[^.,;]{0,40}|"
     r"\bambassade[^.,;]{0,40}|\bprocureur[^.,;]{0,40}|\bentre|\bavec|\bcontre|\bà l'égard|\benvers|"
-    r"\bde la part|\bheure|\bmédiation|\bassistance|\baide|\bappui|\bvictoire pour|\bdéfaite pour|\bsoutien|\binvasion)" + _DET,
-    re.I)
+    r"\bde la part|\bheure|\bmédiation|\bassistance|\baide|\bappui|\bvictoire pour|\bdéfaite pour|"
+    r"\bsoutien|\binvasion)" + _DET,
+    re.I,
+)
 _LOCATIVE_BEFORE = re.compile(
     r"(?:(?:\bà|\bau|\baux|\ben|\bdans|\bprès|\bproche|\bvers|\bautour|\ble long|\bdepuis|\bjusqu'|"
     r"\baux abords|\baux alentours|\baux environs)"
     r"|(?:\bterritoires?|\bvillages?|\bville|\blocalités?|\brégions?|\bdistricts?|\bprovinces?|\bzones?|"
     r"\bsecteurs?|\bdirection|\bfrontières?|\bcôté|\bsud|\bnord|\best|\bouest|\bintérieur|\bmilieu|"
     r"\bcentre|\bpositions?|\bbastion|\benclave)(?:\s+\w+){0,2}?)" + _DET,
-    re.I)
+    re.I,
+)
 # After an actor, "X, Y et Z" are actors too; after a place, "à X et (à|de) Y" are places too.
 _COORDINATION = re.compile(r"^\s*(?:,|et|ou)\s*(?:à|au|en|de|d'|dans)?" + _DET, re.I)
 # Talks, calls and summits: a capital named in such a sentence is the venue, not the scene.
 _DIPLOMACY = re.compile(
     r"\b(?:pourparlers|négoci|médiation|sommet|réunion|rencontre|entretien|conversation|téléphon|"
-    r"discussions?|consultations?|visite)", re.I)
+    r"discussions?|consultations?|visite)",
+    re.I,
+)
 _DEMONYM_AREA = re.compile(
-    r"\b(territoire|sol|frontière|côté|région|positions?|villages?)\s+(?P<adj>[a-zéèëïô]+)\b", re.I)
+    r"\b(territoire|sol|frontière|côté|région|positions?|villages?)\s+(?P<adj>[a-zéèëïô]+)\b", re.I
+)
 
-FORCE_NOUNS = r"(?:forces|armée|armées|soldats|troupes|militaires|gardes-frontières|soldats frontaliers|séparatistes|soldats de la paix|casques bleus|unités|combattants|police|milices?)"
+FORCE_NOUNS = (
+    r"(?:forces|armée|armées|soldats|troupes|militaires|gardes-frontières|soldats frontaliers|séparatistes|"
+    r"soldats de la paix|casques bleus|unités|combattants|police|milices?)"
+)
 
-_MONTHS = {"janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-           "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12}
+_MONTHS = {
+    "janvier": 1,
+    "février": 2,
+    "fevrier": 2,
+    "mars": 3,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "août": 8,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "décembre": 12,
+    "decembre": 12,
+}
 _WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
-_DAY_MONTH = re.compile(r"\b(?:le |du |au )?(1er|\d{1,2})(?: et (?:le )?\d{1,2})? (" + "|".join(_MONTHS) +
-                        r")(?: (\d{4}))?\b", re.I)
+_DAY_MONTH = re.compile(
+    r"\b(?:le |du |au )?(1er|\d{1,2})(?: et (?:le )?\d{1,2})? (" + "|".join(_MONTHS) + r")(?: (\d{4}))?\b",
+    re.I,
+)
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
 _WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.I)
 _DATELINE = re.compile(r"\b(1er|\d{1,2}) (" + "|".join(_MONTHS) + r") (\d{4})\b", re.I)
 
-PRECISION_BY_KIND = {"village": 1, "town": 1, "city": 1, "border_post": 1, "bridge": 1, "height": 1,
-                     "airport": 1, "border_area": 2, "district": 2, "lake": 2, "reservoir": 2, "pass": 2,
-                     "mountain": 2, "river": 2, "corridor": 2, "province": 2}
+PRECISION_BY_KIND = {
+    "village": 1,
+    "town": 1,
+    "city": 1,
+    "border_post": 1,
+    "bridge": 1,
+    "height": 1,
+    "airport": 1,
+    "border_area": 2,
+    "district": 2,
+    "lake": 2,
+    "reservoir": 2,
+    "pass": 2,
+    "mountain": 2,
+    "river": 2,
+    "corridor": 2,
+    "province": 2,
+}
 
 
 def _fold(text: str) -> str:
@@ -261,7 +420,9 @@ class IncidentDetector:
         self.gazetteer = gazetteer
         self.demonyms = load_demonyms(gazetteer)
 
-    def detect(self, article: Article, sentences: Sequence[Span], resolutions: Sequence[Resolution]) -> list[Incident]:
+    def detect(
+        self, article: Article, sentences: Sequence[Span], resolutions: Sequence[Resolution]
+    ) -> list[Incident]:
         """Every incident of the article, one per (type, place), with all its evidence merged."""
         published = article_date(article)
         by_sentence: dict[int, list[Resolution]] = {}
@@ -275,8 +436,10 @@ class IncidentDetector:
             if found is None:
                 continue
             rule, trigger_at = found
-            offset = sent.start_char + (len(article.text[sent.start_char : sent.end_char]) - len(
-                article.text[sent.start_char : sent.end_char].lstrip()))
+            offset = sent.start_char + (
+                len(article.text[sent.start_char : sent.end_char])
+                - len(article.text[sent.start_char : sent.end_char].lstrip())
+            )
             places = self.locate(article.text, offset, text, trigger_at, by_sentence.get(index, []))
             if not places:
                 continue
@@ -350,7 +513,9 @@ class IncidentDetector:
                 continue
             if diplomacy and place.kind == "city" and place.population >= 500_000:
                 continue
-            precision = 3 if place.kind in ("country", "region", "province") else PRECISION_BY_KIND.get(place.kind, 2)
+            precision = (
+                3 if place.kind in ("country", "region", "province") else PRECISION_BY_KIND.get(place.kind, 2)
+            )
             if not place.country:
                 precision = 3
             distance = abs((r.mention.start - offset) - trigger_at)
@@ -384,8 +549,14 @@ def _clean(text: str) -> str:
 
 def _subject_position(before: str) -> bool:
     """A name opening its clause ("L'Arménie a accusé...", "« Les États-Unis sont..."): the doer."""
-    return bool(re.search(r"(?:^|[.;:\n«»\"“”(]|\bque|\bqu'|\blorsque|\blorsqu'|\bquand|\bsi)\s*"
-                          r"(?:(?:l'|la|le|les)\s*)?$", before.rstrip() + " ", re.I))
+    return bool(
+        re.search(
+            r"(?:^|[.;:\n«»\"“”(]|\bque|\bqu'|\blorsque|\blorsqu'|\bquand|\bsi)\s*"
+            r"(?:(?:l'|la|le|les)\s*)?$",
+            before.rstrip() + " ",
+            re.I,
+        )
+    )
 
 
 def _merge(a: Incident, b: Incident) -> Incident:
@@ -413,5 +584,7 @@ def _max_or_none(a: int | None, b: int | None) -> int | None:
 def _with_id(incident: Incident) -> Incident:
     from dataclasses import replace
 
-    digest = hashlib.sha1(f"{incident.doc}|{incident.sub_event_type}|{incident.place.id}".encode()).hexdigest()
+    digest = hashlib.sha1(
+        f"{incident.doc}|{incident.sub_event_type}|{incident.place.id}".encode()
+    ).hexdigest()
     return replace(incident, id=digest[:12])

@@ -56,7 +56,9 @@ def incident_popup(incident: Incident) -> str:
     for source in p["sources"]:
         label = _e(source.get("title") or source.get("doc"))
         url = safe_url(source.get("url"))
-        links.append(f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{label}</a>' if url else label)
+        links.append(
+            f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{label}</a>' if url else label
+        )
     return (
         f'<div class="geomap-popup"><table>{body}</table>'
         f'<blockquote class="geomap-evidence">{_e(p["evidence"])}</blockquote>'

@@ -48,7 +48,9 @@ class Pipeline:
         """Each article's resolved mentions (and incidents), streamed in input order."""
         for parsed in self.extractor.parse(articles):
             resolutions = self._resolve(parsed)
-            found = self.detector.detect(parsed.article, list(parsed.doc.sents), resolutions) if incidents else []
+            found = (
+                self.detector.detect(parsed.article, list(parsed.doc.sents), resolutions) if incidents else []
+            )
             yield DocumentResult(parsed.article, resolutions, found)
 
     def _resolve(self, parsed: ParsedArticle) -> list[Resolution]:

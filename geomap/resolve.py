@@ -20,8 +20,18 @@ THEATRE = frozenset({"AM", "AZ"})
 AREA_KINDS = frozenset({"district", "province", "region"})
 SETTLEMENT_KINDS = frozenset({"city", "town", "village"})
 KIND_WEIGHT = {
-    "country": 3.0, "continent": 2.5, "region": 2.2, "province": 2.0, "city": 1.6, "district": 1.5,
-    "sea": 1.4, "lake": 1.3, "corridor": 1.3, "town": 1.2, "border_area": 1.2, "village": 0.8,
+    "country": 3.0,
+    "continent": 2.5,
+    "region": 2.2,
+    "province": 2.0,
+    "city": 1.6,
+    "district": 1.5,
+    "sea": 1.4,
+    "lake": 1.3,
+    "corridor": 1.3,
+    "town": 1.2,
+    "border_area": 1.2,
+    "village": 0.8,
 }
 
 
@@ -102,7 +112,7 @@ class Resolver:
         for key, indexes in by_key.items():
             source, places = looked[indexes[0]]
             wants_area = any(i in area_cues for i in indexes)
-            chosen[key] = self._choose(places, context, wants_area) + (source,)
+            chosen[key] = (*self._choose(places, context, wants_area), source)
         out = []
         for i, m in enumerate(mentions):
             best, confidence, source = chosen[name_key(m.text)]
@@ -166,4 +176,3 @@ class Resolver:
             score += 1.5 if closest < 50 else 1.0 if closest < 100 else 0.5
             reasons.append(f"{closest:.0f} km from another place of the article")
         return Scored(place, score, tuple(reasons))
-
