@@ -26,6 +26,8 @@ import tarfile
 import unicodedata
 from pathlib import Path
 
+from geomap.gazetteer import name_key
+
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
 CACHE = HERE / ".cache"
@@ -219,12 +221,23 @@ def find_capital(cities: dict[int, dict], iso2: str, capital: str | None) -> dic
     return max(found, key=lambda c: c["population"]) if found else None
 
 
-def city_row(city: dict, kind: str, names: list[str], scripts: tuple[str, ...], stop: set[str]) -> dict:
+def city_row(
+    city: dict,
+    kind: str,
+    names: list[str],
+    scripts: tuple[str, ...],
+    stop: set[str],
+    owned: dict[str, set[str]],
+) -> dict:
+    """A GeoNames settlement; ``owned`` maps name keys to the places whose own or curated name they are."""
+    me = f"gn-{city['geonameid']}"
     curated = [n for n in unique(names) if good_name(n, stop, THEATRE_SCRIPTS, curated=True)]
-    names = curated + [
-        n for n in unique([city["name"], *city["alternatenames"]]) if good_name(n, stop, scripts)
+    alternates = [
+        n
+        for n in unique(city["alternatenames"])
+        if good_name(n, stop, scripts) and owned.get(name_key(n), {me}) <= {me}
     ]
-    names = unique(names)
+    names = unique([city["name"], *curated, *alternates])
     if city["name"] not in names:
         names.insert(0, city["name"])
     return {
@@ -271,13 +284,27 @@ def build() -> tuple[list[dict[str, str]], list[str]]:
         city = find_capital(cities, iso2, name)
         if city:
             capital_ids.add(city["geonameid"])
+    # A GeoNames alternate name never takes another settlement's own or curated name: "Gəncə" is
+    # Ganja's, not Yevlakh's.
+    # Areas sharing a town's name (Qubadlı District, Qubadlı) are not rivals: only settlements count.
+    owned: dict[str, set[str]] = {}
+    for gid, names in extra_aliases.items():
+        for name in names:
+            owned.setdefault(name_key(name), set()).add(f"gn-{gid}")
+    for gid, city in cities.items():
+        if (
+            city["countrycode"] in THEATRE
+            or gid in capital_ids
+            or city["population"] >= WORLD_CITY_POPULATION
+        ):
+            owned.setdefault(name_key(city["name"]), set()).add(f"gn-{gid}")
     for gid in sorted(cities):
         city = cities[gid]
         if city["countrycode"] in THEATRE:
             kind = "city" if gid in capital_ids else settlement_kind(city["population"])
-            rows.append(city_row(city, kind, extra_aliases.get(gid, []), THEATRE_SCRIPTS, stop))
+            rows.append(city_row(city, kind, extra_aliases.get(gid, []), THEATRE_SCRIPTS, stop, owned))
         elif gid in capital_ids or city["population"] >= WORLD_CITY_POPULATION:
-            rows.append(city_row(city, "city", extra_aliases.get(gid, []), WORLD_SCRIPTS, stop))
+            rows.append(city_row(city, "city", extra_aliases.get(gid, []), WORLD_SCRIPTS, stop, owned))
     ids = [r["id"] for r in rows]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:

@@ -312,7 +312,7 @@ def hyphen_compound(span: Span, gazetteer: Gazetteer) -> bool:
 def is_look_alike(span: Span) -> bool:
     """A place name used as the name of something else."""
     doc = span.doc
-    words = previous_words(span, 2)
+    words = [w for w in previous_words(span, 3) if w not in ARTICLES][-2:]
     if len(words) == 2 and words[1] in ("de", "d'", "du") and words[0] in NAMED_AFTER:
         return True
     if span.end < len(doc) and doc[span.end].text in NAMED_AFTER_EN:

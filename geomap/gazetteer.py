@@ -40,8 +40,34 @@ _FOLD = str.maketrans(
         "-": " ",
     }
 )
+_LETTERS = str.maketrans(
+    {"ə": "e", "Ə": "E", "ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "ß": "ss"}
+)
 _LEADING_ARTICLE = re.compile(r"^(?:l'|d'|la |le |les |du |des |de la |de l')", re.I)
 _SPACES = re.compile(r"\s+")
+# Lowercase words that introduce an administrative unit's name in French running text.
+ADMIN_DESIGNATORS = frozenset(
+    {
+        "district",
+        "districts",
+        "région",
+        "province",
+        "raïon",
+        "rayon",
+        "marz",
+        "oblast",
+        "gouvernorat",
+        "département",
+        "municipalité",
+        "commune",
+    }
+)
+
+
+def ascii_fold(name: str) -> str:
+    """The name without diacritics, case and punctuation kept: "Kəlbəcər" -> "Kelbecer"."""
+    text = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def name_key(name: str) -> str:
@@ -103,6 +129,10 @@ class Gazetteer:
                 )
             except (KeyError, ValueError) as exc:
                 raise GazetteerError(f"places.csv line {number}: {exc!r}") from exc
+            if not (-90 <= place.lat <= 90 and -180 <= place.lon <= 180):  # also false for NaN
+                raise GazetteerError(
+                    f"places.csv line {number}: coordinates out of range ({place.lat}, {place.lon})"
+                )
             if place.id in gaz.places:
                 raise GazetteerError(f"places.csv line {number}: duplicate id {place.id!r}")
             names = tuple(n for n in (row.get("names") or "").split("|") if n) or (place.name,)
@@ -138,23 +168,32 @@ class Gazetteer:
         return name_key(name) in self.stop
 
     def surface_names(self) -> Iterator[str]:
-        """Names to look for in text: capitalised, not stop words, in Latin script."""
+        """Names to look for in text: capitalised, not stop words, in Latin script, with variants."""
         seen: set[str] = set()
         for names in self.names.values():
             for name in names:
-                if name in seen or len(name) < 3 or not any(c.isupper() for c in name):
+                if len(name) < 3 or not any(c.isupper() for c in name):
                     continue
-                if name_key(name) in self.stop or (not name.isascii() and not _latin(name)):
+                if name.split(" ", 1)[0] in ADMIN_DESIGNATORS:
+                    continue  # "district de Kalbajar": the bare name is matched, the designator is a cue
+                if not name.isascii() and not _latin(name):
                     continue
-                seen.add(name)
-                yield name
-                # "Mer Noire", "Lac Sevan" are written "mer Noire", "lac Sevan" in running text.
-                words = name.split(" ")
-                if len(words) > 1 and words[0].istitle() and any(w[:1].isupper() for w in words[1:]):
-                    lowered = name[0].lower() + name[1:]
-                    if lowered not in seen:
-                        seen.add(lowered)
-                        yield lowered
+                for variant in _variants(name):
+                    if variant not in seen and name_key(variant) not in self.stop:
+                        seen.add(variant)
+                        yield variant
+
+
+def _variants(name: str) -> Iterator[str]:
+    """The name; without diacritics ("Qubadli" for Qubadlı), as reporters often write it; and with a
+    lowercase generic noun in running text ("mer Noire", "lac Sevan")."""
+    yield name
+    folded = ascii_fold(name)
+    if folded != name and len(folded) >= 4:
+        yield folded
+    words = name.split(" ")
+    if len(words) > 1 and words[0].istitle() and any(w[:1].isupper() for w in words[1:]):
+        yield name[0].lower() + name[1:]
 
 
 def _latin(name: str) -> bool:

@@ -54,7 +54,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
         "Explosions/Remote violence",
         "Air/drone strike",
         r"frappes? (?:aériennes?|de drones?|par drones?)",
-        r"drones? (?:kamikaze|armés?|d'attaque)",
+        r"drones?\b",
         r"raids? aériens?",
         r"bombardements? aériens?",
         r"attaques? (?:de|par) drones?",
@@ -97,6 +97,10 @@ EVENT_RULES: tuple[EventRule, ...] = (
         r"hostilités",
         r"opération (?:militaire|de choc)",
         r"tirs",
+        r"ouvert le feu",
+        r"ouvrant le feu",
+        r"tiré sur",
+        r"tirant sur",
         r"provocations? armées?",
         r"actions? de provocation",
         r"attaques?",
@@ -132,6 +136,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
         r"bloqu(?:é|ée|és|ées|ant|er) (?:le|la|les|l'|du)? ?(?:corridor|route|route|passage|accès)",
         r"fermeture (?:du|de la|des) (?:corridor|route|frontière|poste)",
         r"poste de contrôle",
+        r"(?:corridor|route|passage|poste|point de passage)[^.]{0,40}\b(?:bloqu|fermé)",
     ),
     _rule(
         "Strategic developments",
@@ -179,9 +184,16 @@ _NUMBER_WORDS = {
     "cinquante": 50,
     "soixante": 60,
     "cent": 100,
+    "mille": 1000,
 }
+_NUMBER_WORD = "(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+# Digits ("6 500", "49") or French number words, compounds included ("dix-huit", "vingt et un").
 _NUMBER = (
-    r"(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+    r"(?<!\w)(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+|"
+    + _NUMBER_WORD
+    + r"(?:(?:-et-|-| et )"
+    + _NUMBER_WORD
+    + r")*)(?!\w)"
 )
 _VICTIMS = (
     r"(?:personnes?|soldats?|militaires?|civils?|morts?|victimes?|membres?|combattants?|policiers?|"
@@ -208,9 +220,9 @@ _INJURED = re.compile(
 
 # Speech and political acts: a place that does these is an actor, not where something happened.
 _ACTOR_VERB = re.compile(
-    r"^\s*(?:,[^,]{0,80},\s*)?(?:a|ont|avait|avaient|aurait|auraient|ait|aient|s'est|se sont|se|s'|n'a|ne|n'|"
-    r"va|vont|doit|a-t-il|a-t-elle|est|sont|était)?\s*(?:également |ensuite |aussi |pas |déjà |de nouveau |"
-    r"immédiatement |encore |toujours |officiellement |mardi |lundi |mercredi |jeudi |vendredi |samedi |"
+    r"^\s*(?P<aside>,[^,]{0,80},\s*)?(?:a|ont|avait|avaient|aurait|auraient|ait|aient|s'est|se sont|se|s'|"
+    r"n'a|ne|n'|va|vont|doit|a-t-il|a-t-elle|est|sont|était)?\s*"
+    r"(?:également |ensuite |aussi |pas |déjà |de nouveau |immédiatement |encore |toujours |officiellement |mardi |lundi |mercredi |jeudi |vendredi |samedi |"
     r"dimanche |fermement |catégoriquement )?"
     r"(?:déclar|rejet|accus|affirm|annonc|indiqu|dit|dément|condamn|négoci|propos|appel|exig|souhait|estim|"
     r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
@@ -218,7 +230,14 @@ _ACTOR_VERB = re.compile(
     r"impliqu|libér|quitt|cédé|céder|signé|perdu|retir|déploy|soutien|soutenu|préoccup|inquiet|exprim)",
     re.I,
 )
+_INVERTED_SUBJECT = re.compile(r"\w*\s+(?:le|la|l'|les|un|une|son|sa|ses|leur|leurs|M\.|Mme)\b", re.I)
+# "le ministère de la Défense à Erevan": the seat of whoever speaks, not the scene.
+_SEAT_BEFORE_WORDS = (
+    r"(?:ministère|ministre|gouvernement|porte-parole|ambassade|bureau|parlement|présidence|autorités|"
+    r"agence|journal|correspondant|envoyé|Kremlin|état-major|commandement|conférence de presse)"
+)
 _DET = r"(?:\s*(?:l'|d')|\s+(?:la|le|les|de|du|des|de la))*\s*$"
+_SEAT_BEFORE = re.compile(_SEAT_BEFORE_WORDS + r"[^.,;:]{0,60}\bà" + _DET, re.I)
 _ACTOR_BEFORE = re.compile(
     r"(?:\baccus\w*|\bselon|\bd'après|\bpour|\bpar|\bministère[^.,;]{0,60}|\bgouvernement[^.,;]{0,40}|"
     r"\bporte-parole[^.,;]{0,40}|\bcommuniqué[^.,;]{0,40}|\bprésident[^.,;]{0,40}|\bdiplomatie[^.,;]{0,40}|"
@@ -228,7 +247,7 @@ _ACTOR_BEFORE = re.compile(
     re.I,
 )
 _LOCATIVE_BEFORE = re.compile(
-    r"(?:(?:\bà|\bau|\baux|\ben|\bdans|\bprès|\bproche|\bvers|\bautour|\ble long|\bdepuis|\bjusqu'|"
+    r"(?:(?:\bà|\bau|\baux|\ben|\bdans|\bsur|\bprès|\bproche|\bvers|\bautour|\ble long|\bdepuis|\bjusqu'|"
     r"\baux abords|\baux alentours|\baux environs)"
     r"|(?:\bterritoires?|\bvillages?|\bville|\blocalités?|\brégions?|\bdistricts?|\bprovinces?|\bzones?|"
     r"\bsecteurs?|\bdirection|\bfrontières?|\bcôté|\bsud|\bnord|\best|\bouest|\bintérieur|\bmilieu|"
@@ -248,8 +267,8 @@ _DEMONYM_AREA = re.compile(
 )
 
 FORCE_NOUNS = (
-    r"(?:forces|armée|armées|soldats|troupes|militaires|gardes-frontières|soldats frontaliers|séparatistes|"
-    r"soldats de la paix|casques bleus|unités|combattants|police|milices?)"
+    r"(?:soldats de la paix|casques bleus|soldats frontaliers|gardes-frontières|forces|armée|armées|soldats|"
+    r"troupes|militaires|séparatistes|unités|combattants|police|milices?)"
 )
 
 _MONTHS = {
@@ -322,11 +341,27 @@ def load_demonyms(gazetteer: Gazetteer) -> dict[str, Place]:
 
 
 def parse_number(text: str) -> int | None:
+    """An integer from digits ("6 500") or French words ("dix-huit", "quatre-vingt-dix", "deux cents")."""
     text = text.lower().strip()
-    if text in _NUMBER_WORDS:
-        return _NUMBER_WORDS[text]
     digits = re.sub(r"[ \u00a0\u202f.]", "", text)
-    return int(digits) if digits.isdigit() else None
+    if digits.isdigit():
+        return int(digits)
+    words = [w for w in re.split(r"[- ]+", text) if w and w != "et"]
+    if not words or any(w.rstrip("s") not in _NUMBER_WORDS and w not in _NUMBER_WORDS for w in words):
+        return None
+    total, current = 0, 0
+    for word in words:
+        value = _NUMBER_WORDS.get(word, _NUMBER_WORDS.get(word.rstrip("s"), 0))
+        if value == 1000:
+            total += max(current, 1) * 1000
+            current = 0
+        elif value == 100:
+            current = max(current, 1) * 100
+        elif value == 20 and current % 100 == 4:  # quatre-vingt(s)
+            current = current - 4 + 80
+        else:
+            current += value
+    return total + current
 
 
 def casualties(sentence: str) -> tuple[int | None, int | None]:
@@ -394,8 +429,8 @@ def event_date(sentence: str, published: dt.date | None) -> tuple[dt.date | None
 def actors_of(sentence: str, demonyms: dict[str, Place]) -> tuple[str, ...]:
     """Armed actors named by a force noun and a nationality: "forces arméniennes" -> Armenia's forces."""
     found: list[str] = []
-    for match in re.finditer(FORCE_NOUNS + r"\s+(?:\w+\s+)?([a-zéèëïôç]+)", sentence, re.I):
-        place = demonyms.get(_fold(match.group(1)))
+    for match in re.finditer(FORCE_NOUNS + r"\s+([a-zéèëïôç-]+)(?:\s+([a-zéèëïôç-]+))?", sentence, re.I):
+        place = demonyms.get(_fold(match.group(1))) or demonyms.get(_fold(match.group(2) or ""))
         if place:
             label = f"Military Forces of {place.name}"
             if "paix" in match.group(0).lower() or "casques" in match.group(0).lower():
@@ -494,13 +529,14 @@ class IncidentDetector:
             before = _clean(full_text[max(offset, r.mention.start - 80) : r.mention.start])
             after = _clean(full_text[r.mention.end : r.mention.end + 80])
             gap = _clean(full_text[previous_end : r.mention.start]) if previous_end >= 0 else None
-            if _LOCATIVE_BEFORE.search(before) and not _ACTOR_VERB.match(after):
+            acts = _acts(after) or bool(_SEAT_BEFORE.search(before))
+            if _LOCATIVE_BEFORE.search(before) and not acts:
                 role = "locative"
-            elif _ACTOR_BEFORE.search(before) or _ACTOR_VERB.match(after):
+            elif acts or _ACTOR_BEFORE.search(before):
                 role = "actor"
             elif gap is not None and roles and _COORDINATION.match(gap):
                 role = roles[-1]
-            elif _subject_position(before):
+            elif r.place.kind == "country" and _subject_position(before):
                 role = "actor"
             else:
                 role = "neutral"
@@ -533,6 +569,19 @@ class IncidentDetector:
         if candidates:
             return [max((c for c, _ in candidates), key=lambda c: c.weight)]
         return []
+
+
+def _acts(after: str) -> bool:
+    """The name is the subject of a speech or political verb ("Bakou a rejeté", "Erevan, lui, accuse").
+
+    A verb reached across a comma and followed by its own subject is an inverted report of the
+    whole sentence ("près de Sotk, a annoncé le ministère"), not the name's act.
+    """
+    match = _ACTOR_VERB.match(after)
+    if match is None:
+        return False
+    inverted = _INVERTED_SUBJECT.match(after[match.end() :])
+    return not (match.group("aside") and inverted)
 
 
 def _unique_places(located: list[_Located]) -> list[_Located]:

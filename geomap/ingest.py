@@ -56,9 +56,12 @@ def decode(data: bytes, path: str) -> str:
     """Decode UTF-8 (a BOM is tolerated) or UTF-16 with a BOM; refuse binary data."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise InputError(path, f"invalid UTF-16 text ({exc.reason})") from exc
+        if "\x00" in text:  # UTF-32 starts with the same bytes as UTF-16 LE
+            raise InputError(path, "binary data (NUL characters), not text")
+        return text
     if b"\x00" in data:
         raise InputError(path, "binary data (NUL bytes), not text")
     try:
@@ -117,7 +120,9 @@ def read_text_file(path: Path) -> Article:
 def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
     """One article per line: ``{"id", "text", "title", "date", "url", "source"}``."""
     text = decode(path.read_bytes(), str(path))
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a record: str.splitlines() would also cut at U+2028 inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -127,6 +132,13 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
             continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             errors.append(InputError(str(path), 'no "text" string in this record', line=number))
+            continue
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            errors.append(
+                InputError(str(path), f"invalid text ({exc.reason}: an unpaired surrogate)", line=number)
+            )
             continue
         if not record["text"].strip():
             errors.append(InputError(str(path), "empty article (no text)", line=number))

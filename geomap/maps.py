@@ -29,8 +29,12 @@ COLOURS = {
 DEFAULT_COLOUR = "#1f77b4"
 
 
+_JS_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;"})
+
+
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escaped text that also stays inert inside a JavaScript template literal (folium's popups)."""
+    return html.escape("" if value is None else str(value), quote=True).translate(_JS_TEMPLATE_CHARS)
 
 
 def safe_url(url: str | None) -> str | None:

@@ -1,0 +1,214 @@
+"""Toponym extraction with the real spaCy model and gazetteer, on sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from geomap.extract import ParsedArticle
+from geomap.models import Article
+from geomap.pipeline import Pipeline
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+
+def parse(pipeline: Pipeline, text: str, doc_id: str = "t") -> ParsedArticle:
+    """The one parsed article of ``text``."""
+    [parsed] = pipeline.extractor.parse([Article(id=doc_id, text=text)])
+    return parsed
+
+
+def texts(parsed: ParsedArticle) -> list[str]:
+    return [m.text for m in parsed.mentions]
+
+
+def mention_at(parsed: ParsedArticle, word: str) -> int:
+    """Index of the mention whose text is ``word`` (exactly one)."""
+    found = [i for i, m in enumerate(parsed.mentions) if m.text == word]
+    assert len(found) == 1, (word, texts(parsed))
+    return found[0]
+
+
+def entity_labels(parsed: ParsedArticle) -> dict[str, str]:
+    """What the statistical model proposed, by text (to check a test's premise)."""
+    return {e.text: e.label_ for e in parsed.doc.ents}
+
+
+# --- spans and offsets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Le président a quitté l’Arménie mardi soir.", ["Arménie"]),
+        ("Le président a quitté l'Arménie mardi soir.", ["Arménie"]),
+        ("Le ministre est rentré d’Azerbaïdjan hier.", ["Azerbaïdjan"]),
+    ],
+)
+def test_elision_is_not_part_of_the_mention(pipeline: Pipeline, text: str, expected: list[str]) -> None:
+    """l’Arménie (curly or straight apostrophe) gives the mention "Arménie"."""
+    parsed = parse(pipeline, text)
+    assert texts(parsed) == expected
+    m = parsed.mentions[0]
+    assert (m.start, m.end) == (text.index(expected[0]), text.index(expected[0]) + len(expected[0]))
+    assert m.origin == "gazetteer"
+    assert m.doc == "t"
+
+
+@pytest.mark.parametrize("hyphen", ["-", "\u2011"])
+def test_hyphenated_name_is_one_mention(pipeline: Pipeline, hyphen: str) -> None:
+    """Nagorny-Karabakh (also with a non-breaking hyphen) is one mention, not two."""
+    name = f"Nagorny{hyphen}Karabakh"
+    parsed = parse(pipeline, f"Les combats ont repris dans le {name} selon les observateurs.")
+    assert texts(parsed) == [name]
+
+
+OFFSET_TEXTS = [
+    "Le président a quitté l’Arménie mardi soir.",
+    f"Selon Erevan,{NBSP}des obus sont tombés sur Goris{NNBSP}; Bakou dément.",
+    "Les combats dans le Haut\u2011Karabakh ont gagné la ville d’Erevan et le district de Qubadli.",
+    "Tirs à la frontière\n\nDes tirs ont visé Choucha.\nL’armée a pilonné Stepanakert, puis Latchine.",
+    "Des réfugiés sont arrivés à Zorakhbyurovka, près de la frontière avec l’Azerbaïdjan.",
+]
+
+
+@pytest.mark.parametrize("text", OFFSET_TEXTS)
+def test_every_mention_is_a_slice_of_the_source(pipeline: Pipeline, text: str) -> None:
+    """text[start:end] == mention.text, on the source (not the normalised) text."""
+    parsed = parse(pipeline, text)
+    assert parsed.mentions
+    for m in parsed.mentions:
+        assert text[m.start : m.end] == m.text
+        assert m.text == m.text.strip() and m.text
+
+
+def test_articles_are_parsed_in_order_with_their_own_ids(pipeline: Pipeline) -> None:
+    articles = [
+        Article(id="un", text="Tirs à Goris."),
+        Article(id="deux", text="Le calme est revenu à Bakou."),
+    ]
+    parsed = list(pipeline.extractor.parse(articles))
+    assert [p.article.id for p in parsed] == ["un", "deux"]
+    assert [[(m.doc, m.text) for m in p.mentions] for p in parsed] == [[("un", "Goris")], [("deux", "Bakou")]]
+
+
+# --- look-alikes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "look_alike", "kept"),
+    [
+        ("Les médiateurs du groupe de Minsk se réuniront la semaine prochaine à Vienne.", "Minsk", "Vienne"),
+        ("Les accords de Minsk n'ont jamais été appliqués, a rappelé Erevan.", "Minsk", "Erevan"),
+    ],
+)
+def test_place_naming_an_organisation_or_treaty_is_dropped(
+    pipeline: Pipeline, text: str, look_alike: str, kept: str
+) -> None:
+    """Minsk in "groupe de Minsk" or "accords de Minsk" is no place; the real place is kept."""
+    parsed = parse(pipeline, text)
+    assert entity_labels(parsed).get(look_alike) == "LOC"  # the model does propose it
+    assert texts(parsed) == [kept]
+
+
+def test_person_named_after_a_city_is_dropped(pipeline: Pipeline) -> None:
+    """ "Bagdad Amreyev", tagged as one person by the model, holds no place."""
+    text = "Le ministre kazakh Bagdad Amreyev a rencontré son homologue à Bakou."
+    parsed = parse(pipeline, text)
+    assert entity_labels(parsed).get("Bagdad Amreyev") == "PER"
+    assert texts(parsed) == ["Bakou"]
+
+
+def test_outlet_named_after_a_country_is_dropped(pipeline: Pipeline) -> None:
+    """ "Interfax-Azerbaïdjan" is a news agency, not Azerbaijan."""
+    parsed = parse(pipeline, "Selon Interfax-Azerbaïdjan, le convoi est arrivé à Gandja.")
+    assert texts(parsed) == ["Gandja"]
+
+
+@pytest.mark.parametrize("space", [" ", NBSP, NNBSP])
+def test_quoted_party_name_is_dropped(pipeline: Pipeline, space: str) -> None:
+    """la faction « Arménie prospère » names a party, whatever space French typography puts in."""
+    text = f"Les députés de la faction «{space}Arménie prospère{space}» ont quitté la salle à Erevan."
+    assert texts(parse(pipeline, text)) == ["Erevan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "month", "kept"),
+    [
+        ("Mars a été calme à Goris.", "Mars", "Goris"),
+        ("Juillet a été calme dans la région de Tavouch.", "Juillet", "Tavouch"),
+    ],
+)
+def test_month_is_not_a_place(pipeline: Pipeline, text: str, month: str, kept: str) -> None:
+    """A capitalised month the model tags as a location is dropped."""
+    parsed = parse(pipeline, text)
+    assert entity_labels(parsed).get(month) == "LOC"
+    assert texts(parsed) == [kept]
+
+
+def test_treaty_named_after_a_city_with_an_article_is_dropped(pipeline: Pipeline) -> None:
+    """ "les accords de La Havane" are a treaty, like "les accords de Minsk"."""
+    parsed = parse(pipeline, "Les accords de La Havane ont été signés il y a dix ans.")
+    assert texts(parsed) == []
+
+
+# --- sentences and cues ----------------------------------------------------------------------
+
+
+def test_sentence_indexes_follow_the_text(pipeline: Pipeline) -> None:
+    """Mentions come in text order; each carries the index of its sentence."""
+    text = "Les soldats sont arrivés à Goris. Erevan a protesté. Bakou a démenti."
+    parsed = parse(pipeline, text)
+    assert [(m.text, m.sentence) for m in parsed.mentions] == [("Goris", 0), ("Erevan", 1), ("Bakou", 2)]
+
+
+def test_sentence_indexes_never_decrease(pipeline: Pipeline) -> None:
+    text = (
+        "Tirs à la frontière\n"
+        "Des obus sont tombés sur Goris et sur Sisian. L’armée a pilonné Choucha.\n"
+        "Bakou a démenti, Erevan a protesté. Les observateurs sont à Stepanakert."
+    )
+    parsed = parse(pipeline, text)
+    starts = [m.start for m in parsed.mentions]
+    sentences = [m.sentence for m in parsed.mentions]
+    assert starts == sorted(starts)
+    assert sentences == sorted(sentences)
+    assert sentences[0] < sentences[-1]
+
+
+def test_locative_cue_after_a(pipeline: Pipeline) -> None:
+    """ "à Goris" is cued as a location; "Bakou a démenti" is not."""
+    parsed = parse(pipeline, "Les soldats sont arrivés à Goris. Bakou a démenti.")
+    assert mention_at(parsed, "Goris") in parsed.cues
+    assert mention_at(parsed, "Bakou") not in parsed.cues
+    assert parsed.area_cues == frozenset()
+
+
+def test_locative_and_area_cue_in_la_region_de(pipeline: Pipeline) -> None:
+    """ "dans la région de Tavouch" is both a locative and an area cue."""
+    parsed = parse(pipeline, "Des obus sont tombés dans la région de Tavouch. Erevan a protesté.")
+    tavush, yerevan = mention_at(parsed, "Tavouch"), mention_at(parsed, "Erevan")
+    assert tavush in parsed.cues and tavush in parsed.area_cues
+    assert yerevan not in parsed.cues and yerevan not in parsed.area_cues
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Le district de Djabraïl a été repris par l’armée. Bakou a salué la victoire.", "Djabraïl"),
+        ("Les forces sont entrées dans le district de Qubadli. Bakou a salué la victoire.", "Qubadli"),
+    ],
+)
+def test_area_cue_after_le_district_de(pipeline: Pipeline, text: str, name: str) -> None:
+    """ "le district de X" marks X as an administrative area; other names are not."""
+    parsed = parse(pipeline, text)
+    assert name in texts(parsed)
+    assert mention_at(parsed, name) in parsed.area_cues
+    assert mention_at(parsed, "Bakou") not in parsed.area_cues
+
+
+def test_model_only_name_with_a_cue_is_kept_as_ner(pipeline: Pipeline) -> None:
+    """A name the gazetteer lacks but the model tags, after "à", is a cued NER mention."""
+    parsed = parse(pipeline, "Des réfugiés sont arrivés à Zorakhbyurovka, près de la frontière.")
+    i = mention_at(parsed, "Zorakhbyurovka")
+    assert parsed.mentions[i].origin == "ner"
+    assert i in parsed.cues

@@ -1,0 +1,295 @@
+"""Incident detection on French sentences written for these tests, through the real pipeline.
+
+Places used (all in the curated gazetteer): the Armenian border villages Berkaber, Kirants, Shurnukh,
+Kut, Nerkin Hand and Chakaten, and the capitals Bakou, Erevan, Moscou and Bruxelles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from geomap.incidents import actors_of, article_date, casualties, event_date, load_demonyms, parse_number
+from geomap.models import Article, Incident
+from geomap.pipeline import DocumentResult, Pipeline
+
+PUBLISHED = dt.date(2023, 11, 2)  # a Thursday
+SHELLING = "Shelling/artillery/missile attack"
+
+
+def run(pipeline: Pipeline, text: str, date: dt.date | None = PUBLISHED) -> DocumentResult:
+    """The pipeline's result for one article holding ``text``."""
+    return next(pipeline.documents([Article(id="test", text=text, date=date)]))
+
+
+def incidents(pipeline: Pipeline, text: str, date: dt.date | None = PUBLISHED) -> list[Incident]:
+    return run(pipeline, text, date).incidents
+
+
+def only(found: list[Incident]) -> Incident:
+    """The single incident of a list, failing with the list when there is not exactly one."""
+    assert len(found) == 1, [(i.sub_event_type, i.place.id) for i in found]
+    return found[0]
+
+
+def place_ids(found: list[Incident]) -> set[str]:
+    return {i.place.id for i in found}
+
+
+# --- where ----------------------------------------------------------------------------------------
+
+
+def test_clash_is_placed_at_the_village_not_at_the_capital_that_rejects(pipeline: Pipeline) -> None:
+    """ "Bakou a rejeté ..." makes Baku a speaker, never the scene."""
+    text = (
+        "Des affrontements ont éclaté à Berkaber dans la nuit de lundi. "
+        "Bakou a rejeté toute responsabilité dans ces combats."
+    )
+    doc = run(pipeline, text)
+    assert any(r.mention.text == "Bakou" and r.place for r in doc.resolutions)
+    incident = only(doc.incidents)
+    assert incident.place.id == "village-berkaber"
+    assert (incident.event_type, incident.sub_event_type) == ("Battles", "Armed clash")
+    assert incident.geo_precision == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Des affrontements ont éclaté à Berkaber, a déclaré le ministère de la Défense à Erevan.",
+        "Selon le ministère de la Défense à Erevan, des affrontements ont éclaté à Berkaber.",
+    ],
+)
+def test_clash_is_not_placed_at_the_capital_of_the_reporting_ministry(pipeline: Pipeline, text: str) -> None:
+    """The ministry speaks from Yerevan; the clash happened at Berkaber only."""
+    assert place_ids(incidents(pipeline, text)) == {"village-berkaber"}
+
+
+@pytest.mark.parametrize(
+    ("text", "village"),
+    [
+        ("De violents bombardements ont visé Shurnukh dans la nuit.", "village-shurnukh"),
+        ("Des obus sont tombés sur le village de Kirants.", "village-kirants"),
+    ],
+)
+def test_shelling_is_typed_as_artillery_attack(pipeline: Pipeline, text: str, village: str) -> None:
+    incident = only(incidents(pipeline, text))
+    assert incident.event_type == "Explosions/Remote violence"
+    assert incident.sub_event_type == SHELLING
+    assert incident.place.id == village
+
+
+def test_drone_strike_is_typed_as_air_drone_strike(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Une frappe de drone a détruit un camion militaire près de Kut."))
+    assert incident.event_type == "Explosions/Remote violence"
+    assert incident.sub_event_type == "Air/drone strike"
+    assert incident.place.id == "village-kut"
+
+
+def test_crossing_the_border_is_a_border_incursion(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Des soldats ont franchi la frontière près de Nerkin Hand."))
+    assert incident.sub_event_type == "Border incursion/seizure of positions"
+    assert incident.place.id == "village-nerkin-hand"
+
+
+def test_ceasefire_is_typed_as_agreement(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Un cessez-le-feu est entré en vigueur à Berkaber."))
+    assert (incident.event_type, incident.sub_event_type) == ("Strategic developments", "Ceasefire/agreement")
+
+
+def test_ceasefire_violation_is_its_own_type_and_not_at_the_accuser(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Erevan a dénoncé une violation du cessez-le-feu près de Chakaten."))
+    assert incident.sub_event_type == "Ceasefire violation"
+    assert incident.place.id == "village-chakaten"
+
+
+def test_capitals_only_hosting_or_brokering_talks_get_no_incident(pipeline: Pipeline) -> None:
+    """Brussels hosts the talks and Moscow brokers the deal: neither is the scene of anything."""
+    text = (
+        "Des pourparlers à Bruxelles ont porté sur le cessez-le-feu. "
+        "Un accord de paix a été négocié par Moscou."
+    )
+    doc = run(pipeline, text)
+    assert {r.mention.text for r in doc.resolutions if r.place} >= {"Bruxelles", "Moscou"}
+    assert doc.incidents == []
+
+
+def test_brokered_ceasefire_is_placed_where_it_applies(pipeline: Pipeline) -> None:
+    text = (
+        "Un cessez-le-feu négocié par Moscou est entré en vigueur à Berkaber. "
+        "Des pourparlers se sont tenus à Bruxelles sur le cessez-le-feu à Kirants."
+    )
+    found = incidents(pipeline, text)
+    assert place_ids(found) == {"village-berkaber", "village-kirants"}
+    assert {i.sub_event_type for i in found} == {"Ceasefire/agreement"}
+
+
+def test_two_coordinated_regions_give_two_incidents(pipeline: Pipeline) -> None:
+    found = incidents(pipeline, "Des combats ont éclaté dans les régions de Berkaber et de Kirants.")
+    assert len(found) == 2
+    assert place_ids(found) == {"village-berkaber", "village-kirants"}
+    assert {i.sub_event_type for i in found} == {"Armed clash"}
+
+
+def test_armenian_territory_locates_at_armenia_with_country_precision(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Des tirs d'artillerie ont visé le territoire arménien."))
+    assert incident.place.id == "country-am"
+    assert incident.place.country == "AM"
+    assert incident.geo_precision == 3
+    assert incident.sub_event_type == SHELLING
+
+
+# --- casualties -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fatalities", "injured"),
+    [
+        ("Les combats ont fait 14 morts à Berkaber.", 14, None),
+        ("Les combats ont fait 6 500 morts à Berkaber.", 6500, None),
+        ("Deux soldats ont été tués lors d'affrontements à Berkaber.", 2, None),
+        ("Au moins 49 personnes ont été tuées dans des combats à Berkaber.", 49, None),
+        ("Les affrontements à Berkaber ont fait 11 morts et 33 blessés.", 11, 33),
+        ("Des affrontements ont éclaté à Berkaber.", None, None),
+    ],
+)
+def test_casualties_are_read_from_the_evidence(
+    pipeline: Pipeline, text: str, fatalities: int | None, injured: int | None
+) -> None:
+    incident = only(incidents(pipeline, text))
+    assert incident.place.id == "village-berkaber"
+    assert (incident.fatalities, incident.injured) == (fatalities, injured)
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+def test_day_and_month_take_the_article_year(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Des combats ont eu lieu à Berkaber le 13 septembre."))
+    assert (incident.date, incident.date_precision) == (dt.date(2023, 9, 13), "day")
+
+
+def test_weekday_is_resolved_against_the_article_date(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Des affrontements ont éclaté mardi à Berkaber."))
+    assert (incident.date, incident.date_precision) == (dt.date(2023, 10, 31), "day")
+
+
+def test_no_date_is_invented_without_article_or_sentence_date(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Des combats ont eu lieu à Berkaber.", date=None))
+    assert incident.date is None
+    assert incident.date_precision == "unknown"
+
+
+# --- merging and actors ---------------------------------------------------------------------------
+
+
+def test_two_reports_of_one_event_merge_keeping_both_sentences(pipeline: Pipeline) -> None:
+    first = "Des affrontements ont éclaté à Berkaber mardi."
+    second = "Ces combats à Berkaber ont fait trois morts."
+    incident = only(incidents(pipeline, f"{first} {second}"))
+    assert first in incident.evidence and second in incident.evidence
+    assert incident.date == dt.date(2023, 10, 31)
+    assert incident.fatalities == 3
+
+
+def test_actor_named_after_the_scene_is_labelled_with_its_country(pipeline: Pipeline) -> None:
+    text = "Des combats ont éclaté à Berkaber avec les forces arméniennes."
+    incident = only(incidents(pipeline, text))
+    assert any("Armenia" in actor for actor in incident.actors), incident.actors
+
+
+def test_actor_followed_by_a_verb_is_labelled_with_its_country(pipeline: Pipeline) -> None:
+    incident = only(incidents(pipeline, "Les forces arméniennes ont bombardé Kirants."))
+    assert incident.sub_event_type == SHELLING
+    assert any("Armenia" in actor for actor in incident.actors), incident.actors
+
+
+# --- pure helpers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("12", 12),
+        ("6 500", 6500),
+        ("6\u202f500", 6500),
+        ("1.200", 1200),
+        ("deux", 2),
+        ("Onze", 11),
+        ("abc", None),
+        ("", None),
+    ],
+)
+def test_parse_number(text: str, value: int | None) -> None:
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Les combats ont fait 6 500 morts et 1 200 blessés.", (6500, 1200)),
+        ("Deux soldats ont été tués.", (2, None)),
+        ("Au moins 49 personnes ont été tuées.", (49, None)),
+        ("Le bilan est de 11 morts et 33 blessés.", (11, 33)),
+        ("Les bombardements ont tué trois civils.", (3, None)),
+        ("Trois soldats ont été blessés.", (None, 3)),
+        ("Des tirs ont été entendus toute la nuit.", (None, None)),
+    ],
+)
+def test_casualties(sentence: str, expected: tuple[int | None, int | None]) -> None:
+    assert casualties(sentence) == expected
+
+
+def test_casualties_none_reported_is_not_one() -> None:
+    assert casualties("Aucun mort n'a été signalé.")[0] in (None, 0)
+
+
+def test_casualties_compound_number_word() -> None:
+    assert casualties("Dix-huit soldats ont été tués.") == (18, None)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "published", "expected"),
+    [
+        ("le 13 septembre", PUBLISHED, (dt.date(2023, 9, 13), "day")),
+        ("le 1er novembre", PUBLISHED, (dt.date(2023, 11, 1), "day")),
+        ("le 2 décembre", PUBLISHED, (dt.date(2022, 12, 2), "day")),  # later month: the year before
+        ("le 4 août 2021", PUBLISHED, (dt.date(2021, 8, 4), "day")),
+        ("le 13/09/2022", None, (dt.date(2022, 9, 13), "day")),
+        ("mardi", PUBLISHED, (dt.date(2023, 10, 31), "day")),
+        ("jeudi", PUBLISHED, (PUBLISHED, "day")),
+        ("la semaine dernière", PUBLISHED, (dt.date(2023, 10, 26), "week")),
+        ("le 13 septembre", None, (None, "unknown")),
+        ("mardi", None, (None, "unknown")),
+        ("le 31 février", PUBLISHED, (None, "unknown")),
+        ("hier soir", PUBLISHED, (None, "unknown")),
+    ],
+)
+def test_event_date(sentence: str, published: dt.date | None, expected: tuple[dt.date | None, str]) -> None:
+    assert event_date(sentence, published) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Le 22 Novembre 2024\nDes combats ont éclaté.", dt.date(2024, 11, 22)),
+        ("EREVAN, le 1er août 2021 (AFP) - Des tirs.", dt.date(2021, 8, 1)),
+        ("Des tirs ont éclaté dans la nuit.", None),
+        ("Le 31 février 2024, des tirs.", None),
+    ],
+)
+def test_article_date_from_dateline(text: str, expected: dt.date | None) -> None:
+    assert article_date(Article(id="x", text=text)) == expected
+
+
+def test_article_date_metadata_wins_over_dateline() -> None:
+    article = Article(id="x", text="Le 22 Novembre 2024\nDes combats.", date=dt.date(2024, 11, 23))
+    assert article_date(article) == dt.date(2024, 11, 23)
+
+
+def test_actors_of_labels_forces_by_nationality(gazetteer) -> None:
+    demonyms = load_demonyms(gazetteer)
+    assert actors_of("tirs des troupes azerbaïdjanaises.", demonyms) == ("Military Forces of Azerbaijan",)
+    assert actors_of("les forces armées arméniennes tirent", demonyms) == ("Military Forces of Armenia",)
+    assert actors_of("des tirs ont été entendus", demonyms) == ()

@@ -1,0 +1,221 @@
+"""Resolving mentions to places: context, proximity, area cues, confidence and distances."""
+
+from __future__ import annotations
+
+import pytest
+
+from geomap.gazetteer import Gazetteer
+from geomap.models import Mention, Place, Resolution
+from geomap.resolve import GazetteerTier, Resolver, km_between
+
+
+def place_row(
+    id: str,
+    name: str,
+    kind: str,
+    country: str,
+    lat: float,
+    lon: float,
+    *,
+    population: int = 0,
+    names: str = "",
+) -> dict[str, str]:
+    """A row of places.csv."""
+    return {
+        "id": id,
+        "name": name,
+        "kind": kind,
+        "country": country,
+        "admin1": "",
+        "lat": str(lat),
+        "lon": str(lon),
+        "geonames_id": "",
+        "population": str(population or ""),
+        "names": names,
+    }
+
+
+def mentions(*names: str, origin: str = "gazetteer") -> list[Mention]:
+    """Mentions of ``names`` in a document that lists them one after the other."""
+    out, start = [], 0
+    for name in names:
+        out.append(Mention(doc="d", start=start, end=start + len(name), text=name, origin=origin))
+        start += len(name) + 1
+    return out
+
+
+def resolver(*rows: dict[str, str]) -> Resolver:
+    return Resolver([GazetteerTier(Gazetteer.from_rows(list(rows)))])
+
+
+def by_text(resolutions: list[Resolution]) -> dict[str, str | None]:
+    """Place id chosen for each mention text (all occurrences must agree)."""
+    chosen: dict[str, str | None] = {}
+    for r in resolutions:
+        pid = r.place.id if r.place else None
+        assert chosen.setdefault(r.mention.text, pid) == pid
+    return chosen
+
+
+# --- context: the countries the article names ------------------------------------------------
+
+COUNTRIES = [
+    place_row("country-fr", "France", "country", "FR", 46.6, 2.4),
+    place_row("country-de", "Allemagne", "country", "DE", 51.1, 10.4, names="Allemagne|Germany"),
+    place_row("fr-montbrun", "Montbrun", "town", "FR", 44.2, 5.4, population=5000),
+    place_row("de-montbrun", "Montbrun", "town", "DE", 52.5, 9.0, population=5000),
+]
+
+
+@pytest.mark.parametrize(("country", "expected"), [("France", "fr-montbrun"), ("Allemagne", "de-montbrun")])
+def test_candidate_in_a_country_the_article_names_wins(country: str, expected: str) -> None:
+    """Two towns alike in all but country: the article's country decides."""
+    out = resolver(*COUNTRIES).resolve(mentions(country, "Montbrun"))
+    assert by_text(out)["Montbrun"] == expected
+    montbrun = out[1]
+    assert montbrun.source == "gazetteer"
+    assert 0.5 < montbrun.confidence < 0.95
+    assert any("named in the article" in reason for reason in montbrun.reasons)
+
+
+def test_country_named_later_in_the_article_still_counts() -> None:
+    out = resolver(*COUNTRIES).resolve(mentions("Montbrun", "Goris", "Allemagne"))
+    assert by_text(out)["Montbrun"] == "de-montbrun"
+
+
+# --- proximity to the article's other places -------------------------------------------------
+
+TWIN_WEST = place_row("twin-west", "Jumeau", "town", "AM", 40.0, 44.0, population=3000)
+TWIN_EAST = place_row("twin-east", "Jumeau", "town", "AM", 40.0, 55.75, population=3000)
+NEAR_WEST = place_row("near-west", "Ouestville", "village", "AM", 40.15, 44.1)
+NEAR_EAST = place_row("near-east", "Estville", "village", "AM", 39.9, 55.6)
+
+
+def test_twins_are_1000_km_apart() -> None:
+    """The premise of the proximity tests."""
+    west, east = (Gazetteer.from_rows([r]).places[r["id"]] for r in (TWIN_WEST, TWIN_EAST))
+    assert km_between(west, east) == pytest.approx(1000, abs=25)
+
+
+@pytest.mark.parametrize(("anchor", "expected"), [("Ouestville", "twin-west"), ("Estville", "twin-east")])
+def test_proximity_to_another_place_breaks_a_tie(anchor: str, expected: str) -> None:
+    """Two identical candidates 1,000 km apart: the one near the article's other place wins."""
+    res = resolver(TWIN_WEST, TWIN_EAST, NEAR_WEST, NEAR_EAST)
+    out = res.resolve(mentions("Jumeau", anchor))
+    assert by_text(out)["Jumeau"] == expected
+    assert out[0].confidence > 0.5
+    assert any("km from another place" in reason for reason in out[0].reasons)
+
+
+def test_without_context_a_tie_stays_uncertain() -> None:
+    out = resolver(TWIN_WEST, TWIN_EAST).resolve(mentions("Jumeau"))
+    assert out[0].place is not None
+    assert out[0].confidence == pytest.approx(0.5)
+
+
+# --- area cues -------------------------------------------------------------------------------
+
+SAMEBOURG = [
+    place_row("town-samebourg", "Samebourg", "town", "AZ", 40.0, 46.0, population=100_000),
+    place_row("district-samebourg", "Samebourg", "district", "AZ", 40.0, 46.0),
+]
+
+
+def test_area_cue_prefers_the_district() -> None:
+    """A big town beats a district of its name, unless the article says "le district de"."""
+    res = resolver(*SAMEBOURG)
+    assert by_text(res.resolve(mentions("Samebourg")))["Samebourg"] == "town-samebourg"
+    cued = res.resolve(mentions("Samebourg"), area_cues=frozenset({0}))
+    assert by_text(cued)["Samebourg"] == "district-samebourg"
+
+
+def test_area_cue_with_the_real_gazetteer(gazetteer: Gazetteer) -> None:
+    """Kelbajar alone is the town; "le district de Kelbajar" is the district."""
+    res = Resolver([GazetteerTier(gazetteer)])
+    town = res.resolve(mentions("Kelbajar"))[0].place
+    district = res.resolve(mentions("Kelbajar"), area_cues=frozenset({0}))[0].place
+    assert town is not None and town.kind in ("town", "city", "village")
+    assert district is not None and district.kind == "district"
+    assert town.country == district.country == "AZ"
+
+
+# --- confidence, unresolved names, consistency -----------------------------------------------
+
+
+def test_single_candidate_gets_095() -> None:
+    out = resolver(place_row("goris", "Goris", "town", "AM", 39.51, 46.34)).resolve(mentions("Goris"))
+    assert [(r.place.id if r.place else None, r.confidence) for r in out] == [("goris", 0.95)]
+
+
+def test_single_candidate_in_the_real_gazetteer(gazetteer: Gazetteer) -> None:
+    [r] = Resolver([GazetteerTier(gazetteer)]).resolve(mentions("Bakou"))
+    assert r.place is not None and r.place.name == "Baku" and r.place.country == "AZ"
+    assert (r.source, r.confidence) == ("gazetteer", 0.95)
+
+
+def test_ner_mention_without_candidate_is_dropped_unless_cued() -> None:
+    """The model's guess with nothing behind it is dropped; with "à ..." before it, kept unresolved."""
+    res = resolver(place_row("goris", "Goris", "town", "AM", 39.51, 46.34))
+    found = mentions("Goris", "Inconnuville", "Nullepart")
+    found[1] = Mention("d", found[1].start, found[1].end, "Inconnuville", "ner")
+    found[2] = Mention("d", found[2].start, found[2].end, "Nullepart", "ner")
+
+    out = res.resolve(found, cues=frozenset({2}))
+    assert [r.mention.text for r in out] == ["Goris", "Nullepart"]
+    unresolved = out[1]
+    assert unresolved.place is None and unresolved.source is None
+    assert unresolved.confidence < 0.5
+    assert res.resolve(found) == out[:1]
+
+
+def test_same_name_resolves_the_same_way_everywhere() -> None:
+    """Every occurrence of a name (in any case) in one document gets the same place."""
+    res = resolver(*SAMEBOURG, TWIN_WEST, TWIN_EAST, NEAR_EAST)
+    found = mentions("Samebourg", "Jumeau", "Estville", "SAMEBOURG", "jumeau", "Samebourg")
+    out = res.resolve(found, area_cues=frozenset({3}))
+    places = [r.place.id if r.place else None for r in out]
+    assert places[0] == places[3] == places[5] == "district-samebourg"
+    assert places[1] == places[4] == "twin-east"
+
+
+def test_later_tier_is_asked_only_when_earlier_ones_have_nothing() -> None:
+    first = GazetteerTier(Gazetteer.from_rows([place_row("a", "Goris", "town", "AM", 39.5, 46.3)]), "first")
+    second = GazetteerTier(
+        Gazetteer.from_rows(
+            [
+                place_row("b", "Goris", "town", "AM", 39.5, 46.3),
+                place_row("c", "Sisian", "town", "AM", 39.5, 46.0),
+            ]
+        ),
+        "second",
+    )
+    out = Resolver([first, second]).resolve(mentions("Goris", "Sisian"))
+    assert [(r.place.id if r.place else None, r.source) for r in out] == [("a", "first"), ("c", "second")]
+
+
+# --- distances -------------------------------------------------------------------------------
+
+
+def city(name: str, lat: float, lon: float) -> Place:
+    return Place(id=name, name=name, kind="city", country=None, lat=lat, lon=lon)
+
+
+def test_km_between_yerevan_and_baku() -> None:
+    yerevan, baku = city("Yerevan", 40.1811, 44.5136), city("Baku", 40.4093, 49.8671)
+    assert km_between(yerevan, baku) == pytest.approx(460, abs=20)
+    assert km_between(baku, yerevan) == pytest.approx(km_between(yerevan, baku))
+    assert km_between(baku, baku) == pytest.approx(0, abs=1e-9)
+
+
+def test_km_between_with_the_gazetteer_places(gazetteer: Gazetteer) -> None:
+    [yerevan] = [p for p in gazetteer.lookup("Erevan") if p.kind == "city"]
+    [baku] = gazetteer.lookup("Bakou")
+    assert km_between(yerevan, baku) == pytest.approx(460, abs=20)
+
+
+def test_km_between_other_known_pairs() -> None:
+    """Paris-London is about 344 km; a quarter of the equator about 10,008 km."""
+    assert km_between(city("Paris", 48.8566, 2.3522), city("London", 51.5074, -0.1278)) == pytest.approx(
+        344, abs=5
+    )
+    assert km_between(city("A", 0, 0), city("B", 0, 90)) == pytest.approx(10_008, abs=10)
