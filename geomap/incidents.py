@@ -222,8 +222,8 @@ _INJURED = re.compile(
 _ACTOR_VERB = re.compile(
     r"^\s*(?P<aside>,[^,]{0,80},\s*)?(?:a|ont|avait|avaient|aurait|auraient|ait|aient|s'est|se sont|se|s'|"
     r"n'a|ne|n'|va|vont|doit|a-t-il|a-t-elle|est|sont|était)?\s*"
-    r"(?:également |ensuite |aussi |pas |déjà |de nouveau |immédiatement |encore |toujours |officiellement |mardi |lundi |mercredi |jeudi |vendredi |samedi |"
-    r"dimanche |fermement |catégoriquement )?"
+    r"(?:également |ensuite |aussi |pas |déjà |de nouveau |immédiatement |encore |toujours |officiellement |"
+    r"mardi |lundi |mercredi |jeudi |vendredi |samedi |dimanche |fermement |catégoriquement )?"
     r"(?:déclar|rejet|accus|affirm|annonc|indiqu|dit|dément|condamn|négoci|propos|appel|exig|souhait|estim|"
     r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
     r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu|"
