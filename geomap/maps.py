@@ -13,7 +13,7 @@ from typing import Any
 
 import folium
 
-from geomap.models import Incident
+from geomap.models import Incident, point_latlon
 
 COLOURS = {
     "Armed clash": "#d62728",
@@ -101,7 +101,7 @@ def build_map(
         ).add_to(incident_layer)
         points.append((incident.place.lat, incident.place.lon))
     for feature in place_features:
-        lon, lat = feature["geometry"]["coordinates"]
+        lat, lon = point_latlon(feature["geometry"])
         props = feature["properties"]
         folium.CircleMarker(
             location=[lat, lon],

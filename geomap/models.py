@@ -144,6 +144,12 @@ def point_geometry(lat: float, lon: float) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
 
 
+def point_latlon(geometry: dict[str, Any]) -> tuple[float, float]:
+    """The (lat, lon) pair of a GeoJSON Point: the inverse flip, kept beside the first."""
+    lon, lat = geometry["coordinates"][:2]
+    return float(lat), float(lon)
+
+
 def point_feature(lat: float, lon: float, properties: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON Feature holding a Point and its properties."""
     return {"type": "Feature", "geometry": point_geometry(lat, lon), "properties": properties}
