@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.incidents import IncidentDetector
 from geomap.ingest import iter_articles
 from geomap.models import Article, Incident, Resolution, Result
-from geomap.resolve import GazetteerTier, Resolver
+from geomap.resolve import GazetteerTier, Resolver, Tier
+from geomap.world import WorldTier
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +39,19 @@ class DocumentResult:
 class Pipeline:
     """Models and gazetteers loaded once; articles streamed through every stage."""
 
-    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+    def __init__(
+        self,
+        gazetteer: Gazetteer | None = None,
+        *,
+        world: bool = True,
+        extra_tiers: Sequence[Tier] = (),
+    ) -> None:
         self.gazetteer = gazetteer or default_gazetteer()
         self.extractor = Extractor(self.gazetteer)
-        self.resolver = Resolver([GazetteerTier(self.gazetteer)])
+        tiers: list[Tier] = [GazetteerTier(self.gazetteer)]
+        if world:
+            tiers.append(WorldTier(stop=self.gazetteer.stop))
+        self.resolver = Resolver([*tiers, *extra_tiers])
         self.detector = IncidentDetector(self.gazetteer)
 
     def documents(self, articles: Iterable[Article], *, incidents: bool = True) -> Iterator[DocumentResult]:

@@ -36,7 +36,7 @@ KIND_WEIGHT = {
 
 
 class Tier(Protocol):
-    """A source of candidate places for a name."""
+    """A source of candidate places for a name (``online = True`` marks a network service)."""
 
     source: str
 
@@ -66,29 +66,57 @@ def km_between(a: Place, b: Place) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
+    """A candidate place with its score, the tier it came from and the reasons for the score."""
+
     place: Place
+    source: str
     score: float
     reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What an article says that helps choose among candidates."""
+
+    countries: frozenset[str] = frozenset()
+    anchors: tuple[Place, ...] = ()
+
+
+def _strong(place: Place) -> bool:
+    """A candidate that settles a name: a country, an area, or any place of the theatre."""
+    return place.kind not in SETTLEMENT_KINDS or place.country in THEATRE
+
+
 class Resolver:
-    """Resolves all the mentions of one document together."""
+    """Resolves all the mentions of one document together, asking its tiers in order.
+
+    A name goes down the chain only while the tiers asked so far have no strong candidate: the
+    curated gazetteer settles "Lachin" or "Arménie", while "Valence", which it knows only as a
+    foreign city's exonym, is also asked of the world tier and chosen in context. The last tier
+    (the online geocoder) is asked only when no earlier tier knows the name at all.
+    """
 
     def __init__(self, tiers: Sequence[Tier]) -> None:
         self.tiers = list(tiers)
-        self._cache: dict[str, tuple[str | None, list[Place]]] = {}
+        self._cache: dict[tuple[str, bool], tuple[tuple[Place, str], ...]] = {}
 
-    def candidates(self, name: str) -> tuple[str | None, list[Place]]:
-        """The first tier with candidates for ``name``, and its candidates (each name asked once)."""
-        key = name_key(name)
+    def candidates(self, name: str, *, online: bool = True) -> tuple[tuple[Place, str], ...]:
+        """Every candidate for ``name`` with its tier's source (each name asked once per run).
+
+        With ``online`` false, tiers marked ``online`` (the geocoder) are not asked.
+        """
+        key = (name_key(name), online)
         if key not in self._cache:
-            found: tuple[str | None, list[Place]] = (None, [])
+            found: dict[str, tuple[Place, str]] = {}
             for tier in self.tiers:
-                places = tier.candidates(name)
-                if places:
-                    found = (tier.source, places)
+                if getattr(tier, "online", False) and (found or not online):
+                    break  # the online fallback only for names no offline tier knows
+                for place in tier.candidates(name):
+                    ident = f"gn-{place.geonames_id}" if place.geonames_id else place.id
+                    found.setdefault(ident, (place, tier.source))
+                if any(_strong(p) for p, _ in found.values()):
                     break
-            self._cache[key] = found
+            self._cache[key] = tuple(found.values())
         return self._cache[key]
 
     def resolve(
@@ -100,79 +128,113 @@ class Resolver:
     ) -> list[Resolution]:
         """Resolutions of one document's mentions, in order.
 
-        ``cues`` marks mentions preceded by a locative word (a name the model alone proposed is kept
-        unresolved only with one); ``area_cues`` marks those introduced as an administrative area.
+        ``cues`` marks mentions preceded by a locative word; ``area_cues`` those introduced as an
+        administrative area. A name that only the statistical model proposed is kept only when a
+        tier knows it and something says it is a place: a locative cue, a well-known place
+        (100,000 people or more), or a place in a country the article names; with no candidate at
+        all, it is kept (unresolved) only after a locative cue.
         """
-        looked = [self.candidates(m.text) for m in mentions]
-        context = self._context(looked)
+        # Only names that the gazetteer matched or a locative cue introduces may go online.
+        looked = [
+            self.candidates(m.text, online=m.origin == "gazetteer" or i in cues)
+            for i, m in enumerate(mentions)
+        ]
+        context = self.context_of(looked)
         by_key: dict[str, list[int]] = {}
         for i, m in enumerate(mentions):
             by_key.setdefault(name_key(m.text), []).append(i)
-        chosen: dict[str, tuple[Scored | None, float, str | None]] = {}
+        chosen: dict[str, tuple[Scored | None, float]] = {}
         for key, indexes in by_key.items():
-            source, places = looked[indexes[0]]
             wants_area = any(i in area_cues for i in indexes)
-            chosen[key] = (*self._choose(places, context, wants_area), source)
+            candidates = max((looked[i] for i in indexes), key=len)
+            chosen[key] = self._choose(candidates, context, wants_area)
         out = []
         for i, m in enumerate(mentions):
-            best, confidence, source = chosen[name_key(m.text)]
+            best, confidence = chosen[name_key(m.text)]
             if best is None:
                 if m.origin == "ner" and i not in cues:
                     continue  # the model's guess, with nothing saying it is a place
                 out.append(Resolution(m, None, None, 0.3, ("no candidate in any tier",)))
                 continue
-            out.append(Resolution(m, best.place, source, confidence, best.reasons))
+            if (
+                m.origin == "ner"
+                and best.source != "gazetteer"
+                and not self._plausible(best, context, i in cues)
+            ):
+                continue
+            out.append(Resolution(m, best.place, best.source, confidence, best.reasons))
         return out
 
-    def _context(self, looked: list[tuple[str | None, list[Place]]]) -> dict[str, object]:
+    def explain(
+        self, name: str, context_names: Sequence[str] = (), *, wants_area: bool = False
+    ) -> list[Scored]:
+        """The ranked candidates for ``name`` in a document that also names ``context_names``."""
+        looked = [self.candidates(n) for n in (*context_names, name)]
+        context = self.context_of(looked)
+        return self._rank(looked[-1], context, wants_area)
+
+    @staticmethod
+    def _plausible(best: Scored, context: Context, cued: bool) -> bool:
+        place = best.place
+        return cued or place.population >= 100_000 or (place.country or "") in context.countries
+
+    @staticmethod
+    def context_of(looked: Sequence[Sequence[tuple[Place, str]]]) -> Context:
+        """The countries an article names and its unambiguous places."""
         countries: set[str] = set()
         anchors: list[Place] = []
-        for _, places in looked:
-            if len(places) == 1:
-                place = places[0]
+        for candidates in looked:
+            if len(candidates) == 1:
+                place = candidates[0][0]
                 if place.country:
                     countries.add(place.country)
                 if place.kind not in ("country", "continent"):
                     anchors.append(place)
-            for place in places:
+            for place, _ in candidates:
                 if place.kind == "country" and place.country:
                     countries.add(place.country)
-        return {"countries": countries, "anchors": anchors}
+        return Context(frozenset(countries), tuple(anchors))
+
+    def _rank(
+        self, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
+    ) -> list[Scored]:
+        scored = (self._score(p, source, context, wants_area) for p, source in candidates)
+        return sorted(scored, key=lambda s: (-s.score, s.place.id))
 
     def _choose(
-        self, places: list[Place], context: dict[str, object], wants_area: bool
+        self, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
     ) -> tuple[Scored | None, float]:
-        if not places:
+        if not candidates:
             return None, 0.0
-        scored = sorted((self._score(p, context, wants_area) for p in places), key=lambda s: -s.score)
-        best = scored[0]
-        if len(scored) == 1:
-            return best, 0.95
-        margin = best.score - scored[1].score
+        ranked = self._rank(candidates, context, wants_area)
+        best = ranked[0]
+        if len(ranked) == 1:
+            return best, 0.95 if best.source == "gazetteer" else 0.8
+        margin = best.score - ranked[1].score
         return best, round(0.5 + 0.45 * math.tanh(margin), 3)
 
-    def _score(self, place: Place, context: dict[str, object], wants_area: bool) -> Scored:
-        reasons = [f"kind {place.kind}"]
+    @staticmethod
+    def _score(place: Place, source: str, context: Context, wants_area: bool) -> Scored:
+        reasons = [f"{source}: {place.kind}"]
         score = KIND_WEIGHT.get(place.kind, 1.0)
         if place.population:
             score += math.log10(place.population + 1) / 4
             reasons.append(f"population {place.population}")
-        countries = context["countries"]
-        assert isinstance(countries, set)
-        if place.country and place.country in countries:
+        if place.country and place.country in context.countries:
             score += 2.0
             reasons.append(f"country {place.country} named in the article")
         if place.country in THEATRE:
             score += 0.5
             reasons.append("in the theatre")
+        if source == "gazetteer":
+            score += 0.3
+            reasons.append("curated")
         if wants_area and place.kind in AREA_KINDS:
             score += 1.5
             reasons.append("introduced as an administrative area")
-        anchors = context["anchors"]
-        assert isinstance(anchors, list)
-        near = [km_between(place, a) for a in anchors if a.id != place.id]
+        near = [km_between(place, a) for a in context.anchors if a.id != place.id]
         if near and min(near) < 200:
             closest = min(near)
             score += 1.5 if closest < 50 else 1.0 if closest < 100 else 0.5
             reasons.append(f"{closest:.0f} km from another place of the article")
-        return Scored(place, score, tuple(reasons))
+        return Scored(place, source, round(score, 3), tuple(reasons))
