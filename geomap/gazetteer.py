@@ -200,6 +200,85 @@ def _latin(name: str) -> bool:
     return all(unicodedata.name(c, "").startswith("LATIN") for c in name if c.isalpha())
 
 
+# Kinds whose point need not fall inside one country (rivers, ranges, corridors, seas...).
+UNBOUNDED_KINDS = frozenset(
+    {"river", "mountain", "corridor", "region", "sea", "continent", "lake", "reservoir"}
+)
+
+
+def validate(gaz: Gazetteer, *, border_tolerance_km: float = 5.0) -> list[str]:
+    """Every problem of the gazetteer: empty or unnormalised names, names that are common French
+    words, invalid or misplaced geometries. An empty list means the data is sound.
+
+    A theatre place (Armenia, Azerbaijan) must lie inside its country's polygon, within
+    ``border_tolerance_km`` for border villages (Natural Earth simplifies the line), unless its kind
+    is unbounded or ``gazetteer/check_exceptions.csv`` documents why not.
+    """
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    problems: list[str] = []
+    common = {name_key(w) for w in STOP_WORDS}
+    for place_id, names in gaz.names.items():
+        for name in names:
+            if not name.strip():
+                problems.append(f"{place_id}: empty name")
+            elif name != name.strip() or "  " in name or unicodedata.normalize("NFC", name) != name:
+                problems.append(f"{place_id}: name not normalised: {name!r}")
+    for key, ids in gaz.index.items():
+        if key in common or key in gaz.stop:
+            problems.append(f"{', '.join(ids)}: alias {key!r} is a common word")
+        if len(key) < 3:
+            problems.append(f"{', '.join(ids)}: alias {key!r} is shorter than 3 characters")
+    problems += _check_geometry(gaz, border_tolerance_km)
+    return problems
+
+
+def _check_geometry(gaz: Gazetteer, tolerance_km: float) -> list[str]:
+    from geomap.areas import default_areas
+
+    areas = default_areas()
+    if areas is None:
+        return ["areas.geojson missing: geometries not checked"]
+    problems = [f"{a.id}: invalid geometry" for a in areas.areas if not a.geometry.is_valid]
+    exceptions = _exceptions()
+    tolerance = tolerance_km / 111.0
+    countries = {a.country: a for a in areas.areas if a.kind == "country"}
+    for place in gaz.places.values():
+        if place.country not in ("AM", "AZ") or place.kind in UNBOUNDED_KINDS or place.kind == "country":
+            continue
+        if place.id in exceptions:
+            continue
+        country = countries.get(place.country)
+        if country is None:
+            continue
+        from shapely.geometry import Point
+
+        point = Point(place.lon, place.lat)
+        if not country.geometry.buffer(tolerance).contains(point):
+            problems.append(
+                f"{place.id} ({place.name}): outside {country.name} by more than {tolerance_km} km"
+            )
+        if place.admin1:
+            inside = [a.name for a in areas.containing(place.lat, place.lon) if a.kind != "country"]
+            if inside and place.admin1 not in inside:
+                near = [
+                    a.name
+                    for a in areas.areas
+                    if a.name == place.admin1 and a.geometry.buffer(tolerance).contains(point)
+                ]
+                if not near:
+                    problems.append(f"{place.id} ({place.name}): not inside its admin unit {place.admin1}")
+    return problems
+
+
+def _exceptions() -> dict[str, str]:
+    path = data_dir() / "check_exceptions.csv"
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["id"]: row["reason"] for row in csv.DictReader(fh)}
+
+
 @cache
 def default_gazetteer() -> Gazetteer:
     """The shipped gazetteer, loaded once per process."""

@@ -1,0 +1,48 @@
+"""``geomap extract``: the toponym mentions of articles, one JSON object per mention."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from geomap.cli.common import make_pipeline, report_problems
+from geomap.cli.options import geocoder_options, verbosity
+from geomap.errors import GeomapError, InputError
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json"]),
+    default="jsonl",
+    show_default=True,
+    help="One JSON object per mention and line, or one JSON array.",
+)
+@geocoder_options
+@verbosity
+@click.pass_context
+def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str) -> None:
+    """Print the toponym mentions of INPUTS with their resolved places."""
+    from geomap.ingest import iter_articles
+
+    errors: list[InputError] = []
+    processed = 0
+    records = []
+    try:
+        pipeline = make_pipeline(ctx)
+        for doc in pipeline.documents(iter_articles(inputs, errors), incidents=False):
+            processed += 1
+            for r in doc.resolutions:
+                if fmt == "jsonl":
+                    click.echo(json.dumps(r.to_record(), ensure_ascii=False))
+                else:
+                    records.append(r.to_record())
+        if fmt == "json":
+            click.echo(json.dumps(records, ensure_ascii=False, indent=1))
+    except GeomapError as exc:
+        raise click.ClickException(str(exc)) from exc
+    ctx.exit(report_problems([str(e) for e in errors], processed))

@@ -1,0 +1,121 @@
+"""Options shared by several commands, defined once (as Fiona's ``fio`` does)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: int | bool) -> None:
+    state = ctx.ensure_object(dict)
+    if param.name == "quiet" and value:
+        state["quiet"] = True
+    elif param.name == "verbose" and value:
+        state["verbose"] = state.get("verbose", 0) + int(value)
+    if state.get("quiet"):
+        level = logging.ERROR
+    else:
+        level = [logging.WARNING, logging.INFO, logging.DEBUG][min(state.get("verbose", 0), 2)]
+    logging.getLogger("geomap").setLevel(level)
+
+
+def verbosity(command: F) -> F:
+    """``-v/--verbose`` and ``-q/--quiet``, accepted before or after the subcommand."""
+    command = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity, help="Only errors."
+    )(command)
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="More messages (repeat for debug output).",
+    )(command)
+
+
+def is_quiet(ctx: click.Context) -> bool:
+    return bool(ctx.find_root().ensure_object(dict).get("quiet"))
+
+
+def geocoder_options(command: F) -> F:
+    """``--offline`` and the online geocoder's settings; hands the command a ``geocoder`` value
+    (a :class:`~geomap.geocode.GeocoderConfig`, or None when offline)."""
+
+    def build_config(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        ctx.ensure_object(dict).setdefault("geocoder_args", {})[param.name] = value
+
+    for decorator in reversed(
+        [
+            click.option(
+                "--offline",
+                is_flag=True,
+                expose_value=False,
+                callback=build_config,
+                help="Never call an online geocoder (offline tiers only).",
+            ),
+            click.option(
+                "--geocoder",
+                type=click.Choice(["nominatim", "photon", "geonames"]),
+                default="nominatim",
+                show_default=True,
+                expose_value=False,
+                callback=build_config,
+                help="Online fallback for names no offline tier knows.",
+            ),
+            click.option(
+                "--user-agent",
+                default=None,
+                expose_value=False,
+                callback=build_config,
+                help="User agent sent to the geocoder (Nominatim requires one of your own).",
+            ),
+            click.option(
+                "--geocoder-domain",
+                default=None,
+                expose_value=False,
+                callback=build_config,
+                help="Host (and port) of the geocoder, e.g. a self-hosted Nominatim.",
+            ),
+            click.option(
+                "--geocoder-scheme",
+                type=click.Choice(["https", "http"]),
+                default="https",
+                show_default=True,
+                expose_value=False,
+                callback=build_config,
+                help="Scheme of the geocoder's URLs.",
+            ),
+            click.option(
+                "--geonames-username",
+                default=None,
+                expose_value=False,
+                callback=build_config,
+                help="GeoNames account name (with --geocoder geonames).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def geocoder_config(ctx: click.Context) -> Any:
+    """The geocoder settings the command line gave, or None with ``--offline``."""
+    from geomap import __version__
+    from geomap.geocode import GeocoderConfig
+
+    args = ctx.ensure_object(dict).get("geocoder_args", {})
+    if args.get("offline"):
+        return None
+    return GeocoderConfig(
+        provider=args.get("geocoder") or "nominatim",
+        user_agent=args.get("user_agent") or f"geomap/{__version__}",
+        domain=args.get("geocoder_domain"),
+        scheme=args.get("geocoder_scheme") or "https",
+        username=args.get("geonames_username"),
+    )
