@@ -249,6 +249,10 @@ class Extractor:
             if "\n" in span.text or self.gazetteer.is_stop(span.text) or not span.text[:1].isupper():
                 continue
             chosen.append((span, "ner"))
+            taken.update(range(span.start, span.end))
+        for span in cued_names(doc, taken):
+            if not self.gazetteer.is_stop(span.text):
+                chosen.append((span, "cue"))
         chosen = [(s, o) for s, o in chosen if not is_look_alike(s)]
         return sorted(chosen, key=lambda pair: pair[0].start)
 
@@ -268,6 +272,39 @@ class Extractor:
                 if words and all(t.is_title for t in words) and not any(t.text == "-" for t in extra):
                     return True
         return hyphen_compound(span, self.gazetteer)
+
+
+# Prepositions after which a capitalised name is most often a place: "à Khan Younès", "près de Tegh".
+PLACE_PREPOSITIONS = frozenset({"à", "au", "aux", "dans", "vers", "depuis", "jusqu'"})
+MAX_CUED_TOKENS = 4
+
+
+def cued_names(doc: Doc, taken: set[int]) -> list[Span]:
+    """Capitalised names right after a place preposition that neither the gazetteer nor the model
+    found ("à Khan Younès", "près de Pokrovsk"); the resolver keeps them only if a tier knows them."""
+    found = []
+    for token in doc:
+        previous = doc[token.i - 1] if token.i else None
+        is_cue = token.lower_ in PLACE_PREPOSITIONS or (
+            token.lower_ in ("de", "d'") and previous is not None and previous.lower_ in ("près", "proche")
+        )
+        if not is_cue:
+            continue
+        start = token.i + 1
+        end = start
+        while end < len(doc) and end - start < MAX_CUED_TOKENS and end not in taken:
+            word = doc[end]
+            glued_hyphen = word.text == "-" and end > start and not doc[end - 1].whitespace_
+            name_like = word.is_alpha and word.is_title and len(word) > 1 and word.ent_type_ != "ORG"
+            if glued_hyphen or name_like:
+                end += 1
+                continue
+            break
+        while end > start and doc[end - 1].text == "-":
+            end -= 1
+        if end > start:
+            found.append(doc[start:end])
+    return found
 
 
 def strip_determiners(span: Span) -> Span:

@@ -152,14 +152,14 @@ class Resolver:
         for i, m in enumerate(mentions):
             best, confidence = chosen[name_key(m.text)]
             if best is None:
-                if m.origin == "ner" and i not in cues:
-                    continue  # the model's guess, with nothing saying it is a place
+                if m.origin == "cue" or (m.origin == "ner" and i not in cues):
+                    continue  # a guess, with nothing saying it is a place
                 out.append(Resolution(m, None, None, 0.3, ("no candidate in any tier",)))
                 continue
             if (
-                m.origin == "ner"
+                m.origin != "gazetteer"
                 and best.source != "gazetteer"
-                and not self._plausible(best, context, i in cues)
+                and not self._plausible(best, context, m, i in cues)
             ):
                 continue
             out.append(Resolution(m, best.place, best.source, confidence, best.reasons))
@@ -174,9 +174,13 @@ class Resolver:
         return self._rank(looked[-1], context, wants_area)
 
     @staticmethod
-    def _plausible(best: Scored, context: Context, cued: bool) -> bool:
+    def _plausible(best: Scored, context: Context, mention: Mention, cued: bool) -> bool:
+        """Whether a name that only the model or a preposition proposed, and only a broad tier knows,
+        is a place: a well-known one, one in a country the article names, or one after a cue."""
         place = best.place
-        return cued or place.population >= 100_000 or (place.country or "") in context.countries
+        if place.population >= 100_000 or (place.country or "") in context.countries:
+            return True
+        return cued and (mention.origin == "ner" or place.population >= 1_000)
 
     @staticmethod
     def context_of(looked: Sequence[Sequence[tuple[Place, str]]]) -> Context:

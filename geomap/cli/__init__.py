@@ -28,6 +28,8 @@ def cli(ctx: click.Context) -> None:
     """Turn French news articles into toponyms, places, incidents and maps."""
     ctx.ensure_object(dict)
     logging.basicConfig(format="geomap: %(message)s", stream=sys.stderr)
+    # geopy's rate limiter logs every retry with a traceback; geomap says it once, in one line.
+    logging.getLogger("geopy").setLevel(logging.CRITICAL)
 
 
 for command in (build, extract, resolve, evaluate, gazetteer):
