@@ -28,6 +28,10 @@ from pathlib import Path
 
 from geomap.gazetteer import name_key
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from areas import admin1_lookup, build_areas, geonames_admin1_index
+from areas import dumps as dumps_areas
+
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "sources"
 CACHE = HERE / ".cache"
@@ -53,7 +57,7 @@ def script_ok(name: str, scripts: tuple[str, ...]) -> bool:
 
 
 def load_stop_names() -> set[str]:
-    stop: set[str] = set()
+    stop: set[str] = french_stop_words()
     path = SOURCES / "stop_names.txt"
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -61,6 +65,13 @@ def load_stop_names() -> set[str]:
             if line:
                 stop.add(line.casefold())
     return stop
+
+
+def french_stop_words() -> set[str]:
+    """spaCy's French stop words ("pas", "hue"...): never an alias, whatever GeoNames says."""
+    from spacy.lang.fr.stop_words import STOP_WORDS
+
+    return {w.casefold() for w in STOP_WORDS}
 
 
 def good_name(name: str, stop: set[str], scripts: tuple[str, ...], *, curated: bool = False) -> bool:
@@ -81,10 +92,11 @@ def good_name(name: str, stop: set[str], scripts: tuple[str, ...], *, curated: b
 
 
 def unique(names: list[str]) -> list[str]:
+    """The names, NFC-normalised and stripped, each once, in order."""
     seen: set[str] = set()
     out = []
     for name in names:
-        name = name.strip()
+        name = unicodedata.normalize("NFC", name.strip())
         if name and name not in seen:
             seen.add(name)
             out.append(name)
@@ -266,7 +278,7 @@ def curated_rows(path: Path, stop: set[str]) -> list[dict[str, str]]:
     return rows
 
 
-def build() -> tuple[list[dict[str, str]], list[str]]:
+def build() -> tuple[list[dict[str, str]], list[str], dict]:
     stop = load_stop_names()
     cities = geonames_cities()
     extra_aliases: dict[int, list[str]] = {}
@@ -309,11 +321,35 @@ def build() -> tuple[list[dict[str, str]], list[str]]:
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise SystemExit(f"duplicate ids: {sorted(duplicates)}")
-    stop_lines = sorted(stop)
-    return rows, stop_lines
+    areas = build_areas(CACHE)
+    fill_admin1(rows, cities, areas)
+    return rows, sorted(stop), areas
 
 
-def write(rows: list[dict[str, str]], stop_lines: list[str]) -> None:
+def fill_admin1(rows: list[dict[str, str]], cities: dict[int, dict], areas: dict) -> None:
+    """The admin-1 unit of every Armenian and Azerbaijani place: from GeoNames' own admin-1 code when
+    the unit has one (it places border settlements better than Natural Earth's coarse line), else
+    from the polygon that holds the point, in the place's own country."""
+    by_code = geonames_admin1_index(areas)
+    lookup = admin1_lookup(areas)
+    near = admin1_lookup(areas, max_km=5.0)
+    for row in rows:
+        if row["country"] not in THEATRE or (row["kind"] in ("country", "province") and not row["admin1"]):
+            continue
+        found = None
+        lat, lon = float(row["lat"]), float(row["lon"])
+        point_unit = lookup(lat, lon, row["country"])
+        if row["id"].startswith("gn-"):
+            city = cities[int(row["id"][3:])]
+            found = by_code.get((city["countrycode"], city.get("admin1code") or ""))
+            if found and point_unit and found != point_unit and near(lat, lon, row["country"]) != found:
+                found = point_unit  # GeoNames' code names a unit the point is nowhere near
+        found = found or point_unit
+        if found and found[0] != row["id"]:
+            row["admin1"] = found[1]
+
+
+def write(rows: list[dict[str, str]], stop_lines: list[str], areas: dict) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -325,16 +361,21 @@ def write(rows: list[dict[str, str]], stop_lines: list[str]) -> None:
         + "\n",
         encoding="utf-8",
     )
+    (HERE / "areas.geojson").write_text(dumps_areas(areas), encoding="utf-8")
 
 
 def main() -> None:
-    rows, stop_lines = build()
-    write(rows, stop_lines)
+    rows, stop_lines, areas = build()
+    write(rows, stop_lines, areas)
     kinds: dict[str, int] = {}
     for row in rows:
         kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
     print(f"places.csv: {len(rows)} places; " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     print(f"stop_names.txt: {len(stop_lines)} names")
+    area_kinds: dict[str, int] = {}
+    for feat in areas["features"]:
+        area_kinds[feat["properties"]["kind"]] = area_kinds.get(feat["properties"]["kind"], 0) + 1
+    print("areas.geojson: " + ", ".join(f"{k} {v}" for k, v in sorted(area_kinds.items())))
 
 
 if __name__ == "__main__":

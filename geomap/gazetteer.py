@@ -234,6 +234,8 @@ def validate(gaz: Gazetteer, *, border_tolerance_km: float = 5.0) -> list[str]:
 
 
 def _check_geometry(gaz: Gazetteer, tolerance_km: float) -> list[str]:
+    from shapely.geometry import Point
+
     from geomap.areas import default_areas
 
     areas = default_areas()
@@ -243,6 +245,7 @@ def _check_geometry(gaz: Gazetteer, tolerance_km: float) -> list[str]:
     exceptions = _exceptions()
     tolerance = tolerance_km / 111.0
     countries = {a.country: a for a in areas.areas if a.kind == "country"}
+    units = {a.name: a for a in areas.areas if a.kind in ("province", "district")}
     for place in gaz.places.values():
         if place.country not in ("AM", "AZ") or place.kind in UNBOUNDED_KINDS or place.kind == "country":
             continue
@@ -251,23 +254,14 @@ def _check_geometry(gaz: Gazetteer, tolerance_km: float) -> list[str]:
         country = countries.get(place.country)
         if country is None:
             continue
-        from shapely.geometry import Point
-
         point = Point(place.lon, place.lat)
         if not country.geometry.buffer(tolerance).contains(point):
             problems.append(
                 f"{place.id} ({place.name}): outside {country.name} by more than {tolerance_km} km"
             )
-        if place.admin1:
-            inside = [a.name for a in areas.containing(place.lat, place.lon) if a.kind != "country"]
-            if inside and place.admin1 not in inside:
-                near = [
-                    a.name
-                    for a in areas.areas
-                    if a.name == place.admin1 and a.geometry.buffer(tolerance).contains(point)
-                ]
-                if not near:
-                    problems.append(f"{place.id} ({place.name}): not inside its admin unit {place.admin1}")
+        unit = units.get(place.admin1 or "")
+        if unit is not None and not unit.geometry.buffer(tolerance).contains(point):
+            problems.append(f"{place.id} ({place.name}): not inside its admin unit {place.admin1}")
     return problems
 
 
