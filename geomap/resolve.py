@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from geomap.gazetteer import Gazetteer, name_key
@@ -76,10 +76,21 @@ class Scored:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What an article says that helps choose among candidates."""
+    """What an article says that helps choose among candidates.
 
-    countries: frozenset[str] = frozenset()
-    anchors: tuple[Place, ...] = ()
+    Evidence is kept per name, so that a name never vouches for itself: a lone "Sisteron" does not
+    count as an article naming France.
+    """
+
+    countries: dict[str, frozenset[str]] = field(default_factory=dict)  # country -> name keys naming it
+    anchors: tuple[tuple[str, Place], ...] = ()  # (name key, its only candidate)
+
+    def names_country(self, country: str | None, key: str) -> bool:
+        """True when some other name of the article places it in ``country``."""
+        return bool(country) and bool(self.countries.get(country or "", frozenset()) - {key})
+
+    def anchors_besides(self, key: str) -> list[Place]:
+        return [place for anchor_key, place in self.anchors if anchor_key != key]
 
 
 def _strong(place: Place) -> bool:
@@ -139,7 +150,7 @@ class Resolver:
             self.candidates(m.text, online=m.origin == "gazetteer" or i in cues)
             for i, m in enumerate(mentions)
         ]
-        context = self.context_of(looked)
+        context = self.context_of([name_key(m.text) for m in mentions], looked)
         by_key: dict[str, list[int]] = {}
         for i, m in enumerate(mentions):
             by_key.setdefault(name_key(m.text), []).append(i)
@@ -147,7 +158,7 @@ class Resolver:
         for key, indexes in by_key.items():
             wants_area = any(i in area_cues for i in indexes)
             candidates = max((looked[i] for i in indexes), key=len)
-            chosen[key] = self._choose(candidates, context, wants_area)
+            chosen[key] = self._choose(key, candidates, context, wants_area)
         out = []
         for i, m in enumerate(mentions):
             best, confidence = chosen[name_key(m.text)]
@@ -169,48 +180,51 @@ class Resolver:
         self, name: str, context_names: Sequence[str] = (), *, wants_area: bool = False
     ) -> list[Scored]:
         """The ranked candidates for ``name`` in a document that also names ``context_names``."""
-        looked = [self.candidates(n) for n in (*context_names, name)]
-        context = self.context_of(looked)
-        return self._rank(looked[-1], context, wants_area)
+        names = [*context_names, name]
+        context = self.context_of([name_key(n) for n in names], [self.candidates(n) for n in names])
+        return self._rank(name_key(name), self.candidates(name), context, wants_area)
 
     @staticmethod
     def _plausible(best: Scored, context: Context, mention: Mention, cued: bool) -> bool:
         """Whether a name that only the model or a preposition proposed, and only a broad tier knows,
         is a place: a well-known one, one in a country the article names, or one after a cue."""
         place = best.place
-        if place.population >= 100_000 or (place.country or "") in context.countries:
+        if place.population >= 100_000 or context.names_country(place.country, name_key(mention.text)):
             return True
         return cued and (mention.origin == "ner" or place.population >= 1_000)
 
     @staticmethod
-    def context_of(looked: Sequence[Sequence[tuple[Place, str]]]) -> Context:
-        """The countries an article names and its unambiguous places."""
-        countries: set[str] = set()
-        anchors: list[Place] = []
-        for candidates in looked:
+    def context_of(keys: Sequence[str], looked: Sequence[Sequence[tuple[Place, str]]]) -> Context:
+        """The countries an article names (by which names) and its unambiguous places."""
+        countries: dict[str, set[str]] = {}
+        anchors: dict[tuple[str, str], Place] = {}
+        for key, candidates in zip(keys, looked, strict=True):
             if len(candidates) == 1:
                 place = candidates[0][0]
                 if place.country:
-                    countries.add(place.country)
+                    countries.setdefault(place.country, set()).add(key)
                 if place.kind not in ("country", "continent"):
-                    anchors.append(place)
+                    anchors[(key, place.id)] = place
             for place, _ in candidates:
                 if place.kind == "country" and place.country:
-                    countries.add(place.country)
-        return Context(frozenset(countries), tuple(anchors))
+                    countries.setdefault(place.country, set()).add(key)
+        return Context(
+            {c: frozenset(k) for c, k in countries.items()},
+            tuple((key, place) for (key, _), place in anchors.items()),
+        )
 
     def _rank(
-        self, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
+        self, key: str, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
     ) -> list[Scored]:
-        scored = (self._score(p, source, context, wants_area) for p, source in candidates)
+        scored = (self._score(key, p, source, context, wants_area) for p, source in candidates)
         return sorted(scored, key=lambda s: (-s.score, s.place.id))
 
     def _choose(
-        self, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
+        self, key: str, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
     ) -> tuple[Scored | None, float]:
         if not candidates:
             return None, 0.0
-        ranked = self._rank(candidates, context, wants_area)
+        ranked = self._rank(key, candidates, context, wants_area)
         best = ranked[0]
         if len(ranked) == 1:
             return best, 0.95 if best.source == "gazetteer" else 0.8
@@ -218,13 +232,13 @@ class Resolver:
         return best, round(0.5 + 0.45 * math.tanh(margin), 3)
 
     @staticmethod
-    def _score(place: Place, source: str, context: Context, wants_area: bool) -> Scored:
+    def _score(key: str, place: Place, source: str, context: Context, wants_area: bool) -> Scored:
         reasons = [f"{source}: {place.kind}"]
         score = KIND_WEIGHT.get(place.kind, 1.0)
         if place.population:
             score += math.log10(place.population + 1) / 4
             reasons.append(f"population {place.population}")
-        if place.country and place.country in context.countries:
+        if context.names_country(place.country, key):
             score += 2.0
             reasons.append(f"country {place.country} named in the article")
         if place.country in THEATRE:
@@ -236,7 +250,7 @@ class Resolver:
         if wants_area and place.kind in AREA_KINDS:
             score += 1.5
             reasons.append("introduced as an administrative area")
-        near = [km_between(place, a) for a in context.anchors if a.id != place.id]
+        near = [km_between(place, a) for a in context.anchors_besides(key) if a.id != place.id]
         if near and min(near) < 200:
             closest = min(near)
             score += 1.5 if closest < 50 else 1.0 if closest < 100 else 0.5

@@ -199,3 +199,15 @@ def test_from_rows_rejects_an_unreadable_latitude(lat: str) -> None:
 def test_from_rows_rejects_an_out_of_range_coordinate(lat: str, lon: str) -> None:
     with pytest.raises(GazetteerError):
         Gazetteer.from_rows([row("a", "Goris", lat=lat, lon=lon)])
+
+
+def test_validate_reports_a_common_word_alias_and_an_unnormalised_name(gazetteer: Gazetteer) -> None:
+    """validate() finds what the shipped data must never hold."""
+    from geomap.gazetteer import validate
+
+    rows = [row("a", "Goris", lat="39.51"), {**row("b", "Tegh", lat="39.55"), "names": "Tegh|Tegh  bis"}]
+    bad = Gazetteer.from_rows(rows, stop=frozenset())
+    bad.index["pour"] = ("a",)  # an alias that is a French word, as GeoNames sometimes lists
+    problems = validate(bad)
+    assert any("'pour' is a common word" in p for p in problems)
+    assert any("not normalised" in p and "Tegh  bis" in p for p in problems)
