@@ -221,7 +221,7 @@ class Extractor:
                 origin=origin,
                 sentence=max(0, bisect.bisect_right(sentence_starts, span.start_char) - 1),
             )
-            before = [w for w in previous_words(span, 3) if w not in ARTICLES][-2:]
+            before = clause_words(previous_words(span, 3))
             if any(w in LOCATIVE_CUES for w in before):
                 cues.add(len(mentions))
             if any(w in AREA_WORDS for w in before):
@@ -315,6 +315,16 @@ def strip_determiners(span: Span) -> Span:
     while end > start and (span.doc[end - 1].is_punct or span.doc[end - 1].is_space):
         end -= 1
     return span.doc[start:end]
+
+
+def clause_words(words: list[str]) -> list[str]:
+    """The last two words before a name in its own clause, articles left out: a comma or a stop
+    ends what can introduce it ("la Région, l'UGAB ..." has no cue)."""
+    for i in range(len(words) - 1, -1, -1):
+        if not any(c.isalnum() for c in words[i]):
+            words = words[i + 1 :]
+            break
+    return [w for w in words if w not in ARTICLES][-2:]
 
 
 def previous_words(span: Span, n: int) -> list[str]:

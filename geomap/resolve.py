@@ -145,9 +145,9 @@ class Resolver:
         (100,000 people or more), or a place in a country the article names; with no candidate at
         all, it is kept (unresolved) only after a locative cue.
         """
-        # Only names that the gazetteer matched or a locative cue introduces may go online.
+        # Only names that the gazetteer matched, or that the model tagged after a locative cue, go online.
         looked = [
-            self.candidates(m.text, online=m.origin == "gazetteer" or i in cues)
+            self.candidates(m.text, online=m.origin == "gazetteer" or (m.origin == "ner" and i in cues))
             for i, m in enumerate(mentions)
         ]
         context = self.context_of([name_key(m.text) for m in mentions], looked)

@@ -216,13 +216,18 @@ def test_online_tier_is_not_asked_for_an_uncued_model_only_name(
     assert online.calls == []
 
 
-@pytest.mark.parametrize("origin", ["ner", "cue"])
-def test_online_tier_is_asked_for_a_cued_name(
-    with_online: Resolver, online: FakeOnlineTier, origin: str
-) -> None:
-    out = with_online.resolve(mentions(("Xqzvillebourg", origin)), cues=frozenset({0}))
+def test_online_tier_is_asked_for_a_cued_model_name(with_online: Resolver, online: FakeOnlineTier) -> None:
+    out = with_online.resolve(mentions(("Xqzvillebourg", "ner")), cues=frozenset({0}))
     assert online.calls == ["Xqzvillebourg"]
     assert [r.source for r in out] == ["fake-online"]
+
+
+def test_online_tier_is_not_asked_for_a_name_only_a_preposition_proposed(
+    with_online: Resolver, online: FakeOnlineTier
+) -> None:
+    """ "à Poutine": a capitalised word after "à" is looked up offline, never sent to a service."""
+    assert with_online.resolve(mentions(("Xqzvillebourg", "cue")), cues=frozenset({0})) == []
+    assert online.calls == []
 
 
 @pytest.mark.parametrize(
