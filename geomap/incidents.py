@@ -9,15 +9,15 @@ accuses ("Bakou a rejeté", "le ministère de la Défense à Erevan"). Types fol
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from spacy.tokens import Span
 
+from geomap.dates import article_date, event_date
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
 from geomap.models import Article, Incident, Place, Resolution
@@ -271,32 +271,6 @@ FORCE_NOUNS = (
     r"troupes|militaires|séparatistes|unités|combattants|police|milices?)"
 )
 
-_MONTHS = {
-    "janvier": 1,
-    "février": 2,
-    "fevrier": 2,
-    "mars": 3,
-    "avril": 4,
-    "mai": 5,
-    "juin": 6,
-    "juillet": 7,
-    "août": 8,
-    "aout": 8,
-    "septembre": 9,
-    "octobre": 10,
-    "novembre": 11,
-    "décembre": 12,
-    "decembre": 12,
-}
-_WEEKDAYS = {"lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6}
-_DAY_MONTH = re.compile(
-    r"\b(?:le |du |au )?(1er|\d{1,2})(?: et (?:le )?\d{1,2})? (" + "|".join(_MONTHS) + r")(?: (\d{4}))?\b",
-    re.I,
-)
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})\b")
-_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.I)
-_DATELINE = re.compile(r"\b(1er|\d{1,2}) (" + "|".join(_MONTHS) + r") (\d{4})\b", re.I)
-
 PRECISION_BY_KIND = {
     "village": 1,
     "town": 1,
@@ -380,50 +354,6 @@ def casualties(sentence: str) -> tuple[int | None, int | None]:
         if value is not None:
             injured = max(injured or 0, value)
     return killed, injured
-
-
-def article_date(article: Article) -> dt.date | None:
-    """The article's date: from its metadata, else from a dateline in its first lines."""
-    if article.date:
-        return article.date
-    match = _DATELINE.search(article.text[:400])
-    if match:
-        day = 1 if match.group(1) == "1er" else int(match.group(1))
-        try:
-            return dt.date(int(match.group(3)), _MONTHS[_fold(match.group(2)).replace("u", "u")], day)
-        except (ValueError, KeyError):
-            return None
-    return None
-
-
-def event_date(sentence: str, published: dt.date | None) -> tuple[dt.date | None, str]:
-    """The date a sentence gives its event, resolved against the article date; never invented."""
-    match = _NUMERIC_DATE.search(sentence)
-    if match:
-        try:
-            return dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1))), "day"
-        except ValueError:
-            pass
-    match = _DAY_MONTH.search(sentence)
-    if match:
-        day = 1 if match.group(1) == "1er" else int(match.group(1))
-        month = _MONTHS.get(match.group(2).lower())
-        year = int(match.group(3)) if match.group(3) else None
-        if year is None and published and month:
-            year = published.year if month <= published.month else published.year - 1
-        if year and month:
-            try:
-                return dt.date(year, month, day), "day"
-            except ValueError:
-                pass
-    match = _WEEKDAY.search(sentence)
-    if match and published:
-        back = (published.weekday() - _WEEKDAYS[match.group(1).lower()]) % 7
-        return published - dt.timedelta(days=back), "day"
-    if published and re.search(r"\b(?:cette semaine|la semaine dernière)\b", sentence, re.I):
-        days = 7 if "dernière" in sentence.lower() else 0
-        return published - dt.timedelta(days=days), "week"
-    return None, "unknown"
 
 
 def actors_of(sentence: str, demonyms: dict[str, Place]) -> tuple[str, ...]:
@@ -610,8 +540,6 @@ def _subject_position(before: str) -> bool:
 
 def _merge(a: Incident, b: Incident) -> Incident:
     """One incident reported twice: keep the first, add the other's evidence and fill what it lacks."""
-    from dataclasses import replace
-
     evidence = a.evidence if b.evidence in a.evidence else f"{a.evidence} … {b.evidence}"
     return replace(
         a,
@@ -626,13 +554,33 @@ def _merge(a: Incident, b: Incident) -> Incident:
     )
 
 
+def merge_reports(incidents: Iterable[Incident], *, window_days: int = 1) -> list[Incident]:
+    """One record per event across articles: incidents of the same type at the same place whose
+    dates are both known and at most ``window_days`` apart are merged, keeping every source and
+    evidence sentence. Undated reports are merged only within their own article (by ``detect``)."""
+    merged: list[Incident] = []
+    for incident in incidents:
+        for i, kept in enumerate(merged):
+            same = (kept.sub_event_type, kept.place.id) == (incident.sub_event_type, incident.place.id)
+            dated = kept.date is not None and incident.date is not None
+            if (
+                same
+                and dated
+                and kept.doc != incident.doc
+                and abs((kept.date - incident.date).days) <= window_days
+            ):
+                merged[i] = _merge(kept, incident)
+                break
+        else:
+            merged.append(incident)
+    return merged
+
+
 def _max_or_none(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
 def _with_id(incident: Incident) -> Incident:
-    from dataclasses import replace
-
     digest = hashlib.sha1(
         f"{incident.doc}|{incident.sub_event_type}|{incident.place.id}".encode()
     ).hexdigest()

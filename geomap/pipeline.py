@@ -20,7 +20,7 @@ from geomap.export import (
 )
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
-from geomap.incidents import IncidentDetector
+from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import iter_articles
 from geomap.models import Article, Incident, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier
@@ -84,6 +84,7 @@ class Pipeline:
             result.articles.append(doc.article)
             result.resolutions.extend(doc.resolutions)
             result.incidents.extend(doc.incidents)
+        result.incidents = merge_reports(result.incidents)
         result.timings["nlp_resolve_incidents_s"] = round(time.perf_counter() - started, 3)
         result.problems = [str(e) for e in errors]
         return result

@@ -10,8 +10,9 @@ import datetime as dt
 
 import pytest
 
-from geomap.incidents import actors_of, article_date, casualties, event_date, load_demonyms, parse_number
-from geomap.models import Article, Incident
+from geomap.dates import article_date, event_date
+from geomap.incidents import actors_of, casualties, load_demonyms, merge_reports, parse_number
+from geomap.models import Article, Incident, Place
 from geomap.pipeline import DocumentResult, Pipeline
 
 PUBLISHED = dt.date(2023, 11, 2)  # a Thursday
@@ -263,7 +264,16 @@ def test_casualties_compound_number_word() -> None:
         ("le 13 septembre", None, (None, "unknown")),
         ("mardi", None, (None, "unknown")),
         ("le 31 février", PUBLISHED, (None, "unknown")),
-        ("hier soir", PUBLISHED, (None, "unknown")),
+        ("hier soir", PUBLISHED, (PUBLISHED - dt.timedelta(days=1), "day")),
+        ("avant-hier", PUBLISHED, (PUBLISHED - dt.timedelta(days=2), "day")),
+        ("ce matin", PUBLISHED, (PUBLISHED, "day")),
+        ("hier", None, (None, "unknown")),
+        ("le 2022-09-13", None, (dt.date(2022, 9, 13), "day")),
+        ("jeudi prochain", PUBLISHED, (None, "unknown")),
+        ("en août", PUBLISHED, (dt.date(2023, 8, 1), "month")),
+        ("fin septembre 2020", None, (dt.date(2020, 9, 1), "month")),
+        ("en décembre", None, (None, "unknown")),
+        ("dans la nuit de lundi à mardi", PUBLISHED, (dt.date(2023, 10, 30), "day")),
     ],
 )
 def test_event_date(sentence: str, published: dt.date | None, expected: tuple[dt.date | None, str]) -> None:
@@ -293,3 +303,27 @@ def test_actors_of_labels_forces_by_nationality(gazetteer) -> None:
     assert actors_of("tirs des troupes azerbaïdjanaises.", demonyms) == ("Military Forces of Azerbaijan",)
     assert actors_of("les forces armées arméniennes tirent", demonyms) == ("Military Forces of Armenia",)
     assert actors_of("des tirs ont été entendus", demonyms) == ()
+
+
+def _report(doc: str, date: dt.date | None, evidence: str) -> Incident:
+    place = Place(id="village-x", name="Tegh", kind="village", country="AM", lat=39.56, lon=46.48)
+    return Incident(
+        id=doc, doc=doc, event_type="Battles", sub_event_type="Armed clash", place=place, mention="Tegh",
+        geo_precision=1, evidence=evidence, date=date, date_precision="day" if date else "unknown",
+        sources=({"doc": doc, "title": None, "url": f"https://example.org/{doc}"},),
+    )  # fmt: skip
+
+
+def test_reports_of_one_event_in_two_articles_become_one_record() -> None:
+    a = _report("a", dt.date(2022, 9, 13), "Des combats ont éclaté près de Tegh.")
+    b = _report("b", dt.date(2022, 9, 14), "Tegh a été le théâtre d'affrontements.")
+    (merged,) = merge_reports([a, b])
+    assert [s["doc"] for s in merged.sources] == ["a", "b"]
+    assert a.evidence in merged.evidence and b.evidence in merged.evidence
+
+
+def test_reports_far_apart_or_undated_stay_apart() -> None:
+    a = _report("a", dt.date(2022, 9, 13), "Combats près de Tegh.")
+    later = _report("b", dt.date(2022, 9, 20), "Nouveaux combats près de Tegh.")
+    undated = _report("c", None, "Des combats près de Tegh.")
+    assert len(merge_reports([a, later, undated])) == 3
