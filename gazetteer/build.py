@@ -126,16 +126,55 @@ def settlement_kind(population: int) -> str:
     return "village"
 
 
-def world_atlas_points() -> dict[str, tuple[float, float]]:
-    """ISO numeric code -> (lat, lon) of a point inside the country's largest polygon."""
-    import geopandas as gpd
-
+def world_atlas_tarball() -> Path:
+    """The npm tarball of world-atlas, fetched once into the cache."""
     CACHE.mkdir(exist_ok=True)
     tarball = CACHE / "world-atlas-2.0.2.tgz"
     if not tarball.exists():
         subprocess.run(
             ["npm", "pack", WORLD_ATLAS, "--pack-destination", str(CACHE)], check=True, capture_output=True
         )
+    return tarball
+
+
+def basemap() -> dict:
+    """World country outlines for the map's offline basemap: Natural Earth 1:110m, simplified, with
+    polygons drawn across the antimeridian split back into [-180, 180]."""
+    import geopandas as gpd
+    import shapely
+    from shapely.affinity import translate
+    from shapely.geometry import box, mapping
+
+    with tarfile.open(world_atlas_tarball()) as tar:
+        member = tar.extractfile("package/countries-110m.json")
+        assert member is not None
+        path = CACHE / "countries-110m.json"
+        path.write_bytes(member.read())
+    frame = gpd.read_file(path, layer="countries")
+    west, east = box(-180, -90, 180, 90), box(180, -90, 540, 90)
+    features = []
+    for _, row in frame.sort_values("name").iterrows():
+        if row.geometry is None:
+            continue
+        parts = []
+        for part in getattr(row.geometry, "geoms", [row.geometry]):
+            part = unwrap(part)
+            parts += [part.intersection(west), translate(part.intersection(east), xoff=-360)]
+        geometry = shapely.union_all([p for p in parts if not p.is_empty]).simplify(
+            0.02, preserve_topology=True
+        )
+        geometry = shapely.set_precision(geometry, 0.001)
+        features.append(
+            {"type": "Feature", "properties": {"name": row["name"]}, "geometry": mapping(geometry)}
+        )
+    return {"type": "FeatureCollection", "name": "basemap", "features": features}
+
+
+def world_atlas_points() -> dict[str, tuple[float, float]]:
+    """ISO numeric code -> (lat, lon) of a point inside the country's largest polygon."""
+    import geopandas as gpd
+
+    tarball = world_atlas_tarball()
     with tarfile.open(tarball) as tar:
         member = tar.extractfile("package/countries-10m.json")
         assert member is not None
@@ -334,8 +373,8 @@ def fill_admin1(rows: list[dict[str, str]], cities: dict[int, dict], areas: dict
     lookup = admin1_lookup(areas)
     near = admin1_lookup(areas, max_km=5.0)
     for row in rows:
-        if row["country"] not in THEATRE or (row["kind"] in ("country", "province") and not row["admin1"]):
-            continue
+        if row["country"] not in THEATRE or row["kind"] in ("country", "province", "district", "region"):
+            continue  # admin units are not inside another admin-1 unit
         found = None
         lat, lon = float(row["lat"]), float(row["lon"])
         point_unit = lookup(lat, lon, row["country"])
@@ -362,6 +401,7 @@ def write(rows: list[dict[str, str]], stop_lines: list[str], areas: dict) -> Non
         encoding="utf-8",
     )
     (HERE / "areas.geojson").write_text(dumps_areas(areas), encoding="utf-8")
+    (HERE / "basemap.geojson").write_text(dumps_areas(basemap()), encoding="utf-8")
 
 
 def main() -> None:

@@ -117,6 +117,8 @@ LOCATIVE_CUES = frozenset(
         "commune",
     }
 )
+# "sur Kherson" is often a place, "sur Twitter" is not: enough to accept a known place, not a new one.
+WEAK_CUES = frozenset({"sur"})
 # Words that introduce an administrative area: "les districts de Kalbajar".
 AREA_WORDS = frozenset(
     {
@@ -190,6 +192,7 @@ class ParsedArticle:
     mentions: tuple[Mention, ...]
     cues: frozenset[int]  # indexes into mentions of those preceded by a locative cue
     area_cues: frozenset[int]  # indexes of those introduced as an administrative area
+    weak_cues: frozenset[int] = frozenset()  # those after a word that only often introduces a place
 
 
 class Extractor:
@@ -212,6 +215,7 @@ class Extractor:
         mentions: list[Mention] = []
         cues: set[int] = set()
         area_cues: set[int] = set()
+        weak_cues: set[int] = set()
         for span, origin in spans:
             mention = Mention(
                 doc=article.id,
@@ -226,8 +230,12 @@ class Extractor:
                 cues.add(len(mentions))
             if any(w in AREA_WORDS for w in before):
                 area_cues.add(len(mentions))
+            if before and before[-1] in WEAK_CUES:
+                weak_cues.add(len(mentions))
             mentions.append(mention)
-        return ParsedArticle(article, doc, tuple(mentions), frozenset(cues), frozenset(area_cues))
+        return ParsedArticle(
+            article, doc, tuple(mentions), frozenset(cues), frozenset(area_cues), frozenset(weak_cues)
+        )
 
     def _candidate_spans(self, doc: Doc) -> list[tuple[Span, str]]:
         gaz = [strip_determiners(s) for s in doc.spans.get(SPANS_KEY, [])]
@@ -275,7 +283,7 @@ class Extractor:
 
 
 # Prepositions after which a capitalised name is most often a place: "à Khan Younès", "près de Tegh".
-PLACE_PREPOSITIONS = frozenset({"à", "au", "aux", "dans", "vers", "depuis", "jusqu'"})
+PLACE_PREPOSITIONS = frozenset({"à", "au", "aux", "dans", "vers", "depuis", "jusqu'", "sur"})
 MAX_CUED_TOKENS = 4
 
 
@@ -328,10 +336,16 @@ def clause_words(words: list[str]) -> list[str]:
 
 
 def previous_words(span: Span, n: int) -> list[str]:
-    """Up to ``n`` lower-cased non-space tokens before the span, nearest last."""
-    doc = span.doc
-    words = [t.lower_ for t in doc[max(0, span.start - n - 2) : span.start] if not t.is_space]
-    return words[-n:]
+    """Up to ``n`` lower-cased words before the span on its own line, nearest last."""
+    words: list[str] = []
+    for token in reversed(span.doc[max(0, span.start - n - 4) : span.start]):
+        if "\n" in token.text or "\n" in token.whitespace_:
+            break
+        if not token.is_space:
+            words.append(token.lower_)
+        if len(words) == n:
+            break
+    return words[::-1]
 
 
 def hyphen_compound(span: Span, gazetteer: Gazetteer) -> bool:

@@ -99,8 +99,7 @@ EVENT_RULES: tuple[EventRule, ...] = (
         r"tirs",
         r"ouvert le feu",
         r"ouvrant le feu",
-        r"tiré sur",
-        r"tirant sur",
+        r"tir(?:é|ée|és|ent|aient|ait|ant) (?:sur|contre|vers|en direction)",
         r"provocations? armées?",
         r"actions? de provocation",
         r"attaques?",
@@ -227,7 +226,8 @@ _ACTOR_VERB = re.compile(
     r"(?:déclar|rejet|accus|affirm|annonc|indiqu|dit|dément|condamn|négoci|propos|appel|exig|souhait|estim|"
     r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
     r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu|"
-    r"impliqu|libér|quitt|cédé|céder|signé|perdu|retir|déploy|soutien|soutenu|préoccup|inquiet|exprim)",
+    r"impliqu|libér|quitt|cédé|céder|signé|perdu|retir|déploy|soutien|soutenu|préoccup|inquiet|exprim|"
+    r"ordonn|décid|décrét|imposé|instaur|bloqué)",
     re.I,
 )
 _INVERTED_SUBJECT = re.compile(r"\w*\s+(?:le|la|l'|les|un|une|son|sa|ses|leur|leurs|M\.|Mme)\b", re.I)
@@ -237,7 +237,13 @@ _SEAT_BEFORE_WORDS = (
     r"agence|journal|correspondant|envoyé|Kremlin|état-major|commandement|conférence de presse)"
 )
 _DET = r"(?:\s*(?:l'|d')|\s+(?:la|le|les|de|du|des|de la))*\s*$"
-_SEAT_BEFORE = re.compile(_SEAT_BEFORE_WORDS + r"[^.,;:]{0,60}\bà" + _DET, re.I)
+# the seat is named right after its institution: no verb and no "que" between them
+_SEAT_BEFORE = re.compile(
+    _SEAT_BEFORE_WORDS
+    + r"(?:\s+(?!qu'|que\b|a\b|ont\b|est\b|sont\b|était\b|avait\b)[^\s.,;:]+){0,6}\s+à"
+    + _DET,
+    re.I,
+)
 _ACTOR_BEFORE = re.compile(
     r"(?:\baccus\w*|\bselon|\bd'après|\bpour|\bpar|\bministère[^.,;]{0,60}|\bgouvernement[^.,;]{0,40}|"
     r"\bporte-parole[^.,;]{0,40}|\bcommuniqué[^.,;]{0,40}|\bprésident[^.,;]{0,40}|\bdiplomatie[^.,;]{0,40}|"
@@ -247,11 +253,20 @@ _ACTOR_BEFORE = re.compile(
     re.I,
 )
 _LOCATIVE_BEFORE = re.compile(
-    r"(?:(?:\bà|\bau|\baux|\ben|\bdans|\bsur|\bprès|\bproche|\bvers|\bautour|\ble long|\bdepuis|\bjusqu'|"
+    r"(?:"
+    # a preposition of place: "à Tegh", "près de Sotk", "le long de la frontière"
+    r"(?:\bà|\bau|\baux|\ben|\bdans|\bsur|\bprès|\bproche|\bvers|\bautour|\ble long|\bdepuis|\bjusqu'|"
     r"\baux abords|\baux alentours|\baux environs)"
+    # a place noun, maybe with an adjective: "la région contestée du Haut-Karabakh", "le village de"
     r"|(?:\bterritoires?|\bvillages?|\bville|\blocalités?|\brégions?|\bdistricts?|\bprovinces?|\bzones?|"
     r"\bsecteurs?|\bdirection|\bfrontières?|\bcôté|\bsud|\bnord|\best|\bouest|\bintérieur|\bmilieu|"
-    r"\bcentre|\bpositions?|\bbastion|\benclave)(?:\s+\w+){0,2}?)" + _DET,
+    r"\bcentre|\bpositions?|\bbastion|\benclave)(?:\s+\w+){0,2}?"
+    # the object of an event noun is where it happened: "le bombardement de Stepanakert", "le blocus du
+    # corridor", "la prise de Choucha"
+    r"|(?:\bbombardements?|\bpilonnages?|\bblocus|\bfermeture|\bsiège|\bprise|\breprise|\bchute|"
+    r"\battaques?|\bfrappes?|\bassaut|\bencerclement|\bévacuation|\blibération|\boffensive|\binvasion"
+    r"|\boccupation)(?:\s+\w+)?\s*(?:de|du|des|d')"
+    r")" + _DET,
     re.I,
 )
 # After an actor, "X, Y et Z" are actors too; after a place, "à X et (à|de) Y" are places too.

@@ -1,19 +1,29 @@
-"""Render incidents and places as a Folium map. Rendering only: the data comes in ready.
+"""Render incidents, places and border zones as a Folium map. Rendering only: the data comes in ready.
 
-Every string that comes from an article is HTML-escaped before it reaches the page, and only http(s)
-links are rendered.
+The page is self-contained by default: Leaflet and its plugins are inlined from the installed
+``folium-offline`` package (never copied into this repository), and a vector basemap of country
+outlines from the gazetteer shows even when no tile can load. ``offline=False`` keeps folium's
+usual CDN links for a small file.
+
+Every string that comes from an article is HTML-escaped (and made inert inside the JavaScript
+template literals folium writes popups into), and only http(s) links are rendered.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
+import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import folium
+from folium.plugins import MarkerCluster, TimestampedGeoJson
 
-from geomap.models import Incident, point_latlon
+from geomap.gazetteer import data_dir
+from geomap.models import Incident, point_feature, point_latlon
 
 COLOURS = {
     "Armed clash": "#d62728",
@@ -27,9 +37,18 @@ COLOURS = {
     "Displacement": "#17becf",
 }
 DEFAULT_COLOUR = "#1f77b4"
-
-
+ZONE_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33")
+# Only Leaflet itself: folium's jQuery, Bootstrap and icon fonts are not used by these maps.
+LEAFLET_ONLY_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+LEAFLET_ONLY_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+_ASSET = re.compile(
+    r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/>'
+)
 _JS_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;"})
+
+
+class OfflineAssetError(LookupError):
+    """A script or style sheet the page needs is not in the installed offline asset package."""
 
 
 def _e(value: Any) -> str:
@@ -74,32 +93,30 @@ def marker_radius(fatalities: int | None) -> float:
     return 6.0 if not fatalities else 6.0 + 3.0 * math.log10(1 + fatalities)
 
 
+@cache
+def _basemap() -> dict[str, Any] | None:
+    path = data_dir() / "basemap.geojson"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def build_map(
     incidents: Sequence[Incident],
     place_features: Sequence[dict[str, Any]],
     *,
     title: str = "geomap",
+    zones: dict[str, Any] | None = None,
 ) -> folium.Map:
-    """A map with an incidents layer, a places layer, a legend and a layer control."""
-    fmap = folium.Map(location=[40.0, 45.5], zoom_start=7, tiles=None, max_zoom=18, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
-    incident_layer = folium.FeatureGroup(name="Incidents", show=True)
+    """A map with layers for the basemap, border zones, places and incidents, a legend and a
+    layer control; fitted to the incidents."""
+    fmap = folium.Map(
+        location=[40.0, 45.5], zoom_start=7, tiles=None, max_zoom=18, control_scale=True, prefer_canvas=False
+    )
+    fmap.default_js, fmap.default_css = LEAFLET_ONLY_JS, LEAFLET_ONLY_CSS
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=True).add_to(fmap)
+    _add_basemap(fmap)
+    if zones is not None:
+        _add_zones(fmap, zones)
     place_layer = folium.FeatureGroup(name="Places", show=True)
-    points: list[tuple[float, float]] = []
-    for incident in incidents:
-        colour = COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR)
-        folium.CircleMarker(
-            location=[incident.place.lat, incident.place.lon],
-            radius=marker_radius(incident.fatalities),
-            color=colour,
-            fill=True,
-            fill_color=colour,
-            fill_opacity=0.7,
-            popup=folium.Popup(incident_popup(incident), max_width=420),
-            tooltip=_e(f"{incident.sub_event_type} — {incident.place.name}"),
-            class_name="geomap-incident",
-        ).add_to(incident_layer)
-        points.append((incident.place.lat, incident.place.lon))
     for feature in place_features:
         lat, lon = point_latlon(feature["geometry"])
         props = feature["properties"]
@@ -113,13 +130,144 @@ def build_map(
             class_name="geomap-place",
         ).add_to(place_layer)
     place_layer.add_to(fmap)
-    incident_layer.add_to(fmap)
+    cluster = MarkerCluster(name="Incidents", show=True, options={"maxClusterRadius": 40})
+    for incident in incidents:
+        colour = COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR)
+        folium.CircleMarker(
+            location=[incident.place.lat, incident.place.lon],
+            radius=marker_radius(incident.fatalities),
+            color=colour,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.75,
+            popup=folium.Popup(incident_popup(incident), max_width=420),
+            tooltip=_e(f"{incident.sub_event_type} — {incident.place.name}"),
+            class_name="geomap-incident",
+        ).add_to(cluster)
+    cluster.add_to(fmap)
+    dated = [i for i in incidents if i.date]
+    if dated:
+        _add_time_slider(fmap, dated)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_title_and_legend(fmap, title, sorted({i.sub_event_type for i in incidents}))
-    if points:
-        lats, lons = [p[0] for p in points], [p[1] for p in points]
-        fmap.fit_bounds([[min(lats) - 0.5, min(lons) - 0.5], [max(lats) + 0.5, max(lons) + 0.5]])
+    if incidents:
+        lats, lons = [i.place.lat for i in incidents], [i.place.lon for i in incidents]
+        fmap.fit_bounds([[min(lats) - 0.3, min(lons) - 0.3], [max(lats) + 0.3, max(lons) + 0.3]])
     return fmap
+
+
+def _feature(name: str, geometry: Any) -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"name": name}, "geometry": geometry.__geo_interface__}
+
+
+def _add_basemap(fmap: folium.Map) -> None:
+    """Country outlines that need no network: the world at 1:110m, the theatre's countries and
+    admin-1 units at 1:10m from the gazetteer's areas."""
+    from geomap.areas import default_areas
+
+    world = _basemap()
+    areas = default_areas()
+    countries = [a for a in areas.areas if a.kind == "country"] if areas else []
+    units = [a for a in areas.areas if a.kind in ("province", "district", "region")] if areas else []
+    if world is not None:
+        detailed = {a.name for a in countries}
+        outlines = [f for f in world["features"] if f["properties"].get("name") not in detailed]
+        outlines += [_feature(a.name, a.geometry) for a in countries]
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": outlines},
+            name="Country outlines (offline)",
+            style_function=lambda _: {
+                "color": "#555555",
+                "weight": 1.2,
+                "fillColor": "#f2efe9",
+                "fillOpacity": 1,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(fmap)
+    if units:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [_feature(a.name, a.geometry) for a in units]},
+            name="Provinces and districts (AM, AZ)",
+            style_function=lambda _: {"color": "#999999", "weight": 0.6, "fill": False, "dashArray": "2 3"},
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(fmap)
+
+
+def _add_zones(fmap: folium.Map, zones: dict[str, Any]) -> None:
+    features = zones.get("features", [])
+    sectors = [f for f in features if f["properties"].get("kind") == "sector"]
+    bands = [f for f in features if f["properties"].get("kind") == "zone"]
+    border = [f for f in features if f["properties"].get("kind") == "border"]
+    if sectors:
+        top = max(1, max(int(f["properties"].get("incidents") or 0) for f in sectors))
+
+        def sector_style(feature: dict[str, Any]) -> dict[str, Any]:
+            share = int(feature["properties"].get("incidents") or 0) / top
+            return {
+                "color": "#7a0177",
+                "weight": 0.5,
+                "fillColor": "#c51b8a",
+                "fillOpacity": 0.05 + 0.55 * share,
+            }
+
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": sectors},
+            name="Border sectors (incidents)",
+            style_function=sector_style,
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "incidents", "length_km"], aliases=["Sector", "Incidents", "Length (km)"]
+            ),
+            show=False,
+        ).add_to(fmap)
+    if bands:
+        widths = sorted({f["properties"].get("width_km") for f in bands if f["properties"].get("width_km")})
+
+        def band_style(feature: dict[str, Any]) -> dict[str, Any]:
+            index = widths.index(feature["properties"].get("width_km")) if widths else 0
+            colour = ZONE_COLOURS[min(index, len(ZONE_COLOURS) - 1)]
+            return {"color": colour, "weight": 0, "fillColor": colour, "fillOpacity": 0.35}
+
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": bands},
+            name="Border zones",
+            style_function=band_style,
+            tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Zone"]),
+        ).add_to(fmap)
+    if border:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": border},
+            name="Armenia–Azerbaijan border",
+            style_function=lambda _: {"color": "#000000", "weight": 2.5, "dashArray": "6 4"},
+        ).add_to(fmap)
+
+
+def _add_time_slider(fmap: folium.Map, incidents: Sequence[Incident]) -> None:
+    features = []
+    for incident in incidents:
+        assert incident.date is not None
+        feature = point_feature(
+            incident.place.lat,
+            incident.place.lon,
+            {
+                "time": incident.date.isoformat(),
+                "popup": _e(f"{incident.date} — {incident.sub_event_type} — {incident.place.name}"),
+                "icon": "circle",
+                "iconstyle": {
+                    "color": COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR),
+                    "radius": 7,
+                    "fillOpacity": 0.8,
+                },
+            },
+        )
+        features.append(feature)
+    TimestampedGeoJson(
+        {"type": "FeatureCollection", "features": features},
+        period="P1D",
+        duration="P7D",
+        add_last_point=False,
+        auto_play=False,
+        date_options="YYYY-MM-DD",
+    ).add_to(fmap)
 
 
 def _add_title_and_legend(fmap: folium.Map, title: str, types: list[str]) -> None:
@@ -129,8 +277,38 @@ def _add_title_and_legend(fmap: folium.Map, title: str, types: list[str]) -> Non
         for t in types
     )
     box = (
-        '<div id="geomap-legend" style="position:fixed;bottom:20px;left:20px;z-index:1000;background:white;'
+        '<div id="geomap-legend" style="position:fixed;bottom:30px;right:10px;z-index:1000;background:white;'
         'padding:6px 10px;border:1px solid #999;font:12px sans-serif">'
-        f"<b>{_e(title)}</b>{items or '<div>No incident found</div>'}</div>"
+        f"<b>{_e(title)}</b>{items or '<div>No incident found</div>'}"
+        "<div style='color:#555'>Marker size: fatalities</div></div>"
     )
     fmap.get_root().html.add_child(folium.Element(box))
+    fmap.get_root().header.add_child(folium.Element(f"<title>{_e(title)}</title>"))
+
+
+@cache
+def _offline_assets() -> dict[str, str]:
+    try:
+        from offlinefolium.elements import _res as assets  # the JS/CSS folium links to, as strings
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise OfflineAssetError("the folium-offline package is not installed") from exc
+    return assets
+
+
+def render_map(fmap: folium.Map, *, offline: bool = True) -> str:
+    """The map as one HTML page; with ``offline``, every script and style sheet is inlined."""
+    page = fmap.get_root().render()
+    if not offline:
+        return page
+    assets = _offline_assets()
+
+    def inline(match: re.Match[str]) -> str:
+        url = match.group("js") or match.group("css")
+        if url not in assets:
+            raise OfflineAssetError(f"no offline copy of {url}")
+        body = assets[url]
+        if match.group("js"):
+            return "<script>" + body.replace("</script", "<\\/script") + "</script>"
+        return "<style>" + body.replace("</style", "<\\/style") + "</style>"
+
+    return _ASSET.sub(inline, page)

@@ -64,7 +64,9 @@ class Pipeline:
             yield DocumentResult(parsed.article, resolutions, found)
 
     def _resolve(self, parsed: ParsedArticle) -> list[Resolution]:
-        return self.resolver.resolve(parsed.mentions, cues=parsed.cues, area_cues=parsed.area_cues)
+        return self.resolver.resolve(
+            parsed.mentions, cues=parsed.cues, area_cues=parsed.area_cues, weak_cues=parsed.weak_cues
+        )
 
     def run(
         self,
@@ -112,9 +114,9 @@ def summary(result: Result) -> dict[str, Any]:
     }
 
 
-def write_outputs(result: Result, out: Path, *, title: str = "geomap") -> list[Path]:
+def write_outputs(result: Result, out: Path, *, title: str = "geomap", offline: bool = True) -> list[Path]:
     """Write map.html, incidents.geojson, incidents.csv, places.geojson and summary.json into ``out``."""
-    from geomap.maps import build_map
+    from geomap.maps import build_map, render_map
 
     started = time.perf_counter()
     out = Path(out)
@@ -125,7 +127,7 @@ def write_outputs(result: Result, out: Path, *, title: str = "geomap") -> list[P
         ("incidents.geojson", dumps_geojson(feature_collection(incidents, "incidents"))),
         ("places.geojson", dumps_geojson(feature_collection(places, "places"))),
         ("incidents.csv", incidents_csv(result.incidents)),
-        ("map.html", build_map(result.incidents, places, title=title).get_root().render()),
+        ("map.html", render_map(build_map(result.incidents, places, title=title), offline=offline)),
     ):
         atomic_write(out / name, text)
         written.append(out / name)

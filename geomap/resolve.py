@@ -136,10 +136,12 @@ class Resolver:
         *,
         cues: frozenset[int] = frozenset(),
         area_cues: frozenset[int] = frozenset(),
+        weak_cues: frozenset[int] = frozenset(),
     ) -> list[Resolution]:
         """Resolutions of one document's mentions, in order.
 
-        ``cues`` marks mentions preceded by a locative word; ``area_cues`` those introduced as an
+        ``cues`` marks mentions preceded by a locative word (``weak_cues`` by a word such as "sur" that
+        is enough to accept a known place, not to keep an unknown name); ``area_cues`` those introduced as an
         administrative area. A name that only the statistical model proposed is kept only when a
         tier knows it and something says it is a place: a locative cue, a well-known place
         (100,000 people or more), or a place in a country the article names; with no candidate at
@@ -170,7 +172,7 @@ class Resolver:
             if (
                 m.origin != "gazetteer"
                 and best.source != "gazetteer"
-                and not self._plausible(best, context, m, i in cues)
+                and not self._plausible(best, context, m, i in cues or i in weak_cues)
             ):
                 continue
             out.append(Resolution(m, best.place, best.source, confidence, best.reasons))
