@@ -261,6 +261,10 @@ class Extractor:
         for span in cued_names(doc, taken):
             if not self.gazetteer.is_stop(span.text):
                 chosen.append((span, "cue"))
+                taken.update(range(span.start, span.end))
+        for span in proper_names(doc, taken):
+            if not self.gazetteer.is_stop(span.text):
+                chosen.append((span, "name"))
         chosen = [(s, o) for s, o in chosen if not is_look_alike(s)]
         return sorted(chosen, key=lambda pair: pair[0].start)
 
@@ -277,7 +281,9 @@ class Extractor:
                     continue
                 extra = [t for t in outer if t.i < span.start or t.i >= span.end]
                 words = [t for t in extra if t.is_alpha]
-                if words and all(t.is_title for t in words) and not any(t.text == "-" for t in extra):
+                if any(t.is_punct for t in extra) or any(self.gazetteer.lookup(t.text) for t in words):
+                    continue  # a list or an apposition of places ("Choucha – Chouchi"), not one name
+                if words and all(t.is_title for t in words):
                     return True
         return hyphen_compound(span, self.gazetteer)
 
@@ -303,7 +309,7 @@ def cued_names(doc: Doc, taken: set[int]) -> list[Span]:
         while end < len(doc) and end - start < MAX_CUED_TOKENS and end not in taken:
             word = doc[end]
             glued_hyphen = word.text == "-" and end > start and not doc[end - 1].whitespace_
-            name_like = word.is_alpha and word.is_title and len(word) > 1 and word.ent_type_ != "ORG"
+            name_like = word.is_alpha and word.is_title and len(word) > 1
             if glued_hyphen or name_like:
                 end += 1
                 continue
@@ -313,6 +319,47 @@ def cued_names(doc: Doc, taken: set[int]) -> list[Span]:
         if end > start:
             found.append(doc[start:end])
     return found
+
+
+# Titles before a person's name: "M. Melikian", "le général Tokmak".
+PERSON_TITLES = frozenset({
+    "m.", "mme", "mr", "dr", "président", "présidente", "ministre", "général", "colonel", "commandant",
+    "chef", "porte-parole", "premier", "secrétaire", "ambassadeur", "émir", "cheikh", "roi", "prince",
+    "patriarche", "monseigneur", "journaliste", "analyste", "chercheur", "expert", "député", "maire",
+})  # fmt: skip
+
+
+def proper_names(doc: Doc, taken: set[int]) -> list[Span]:
+    """Other capitalised names that no one has claimed ("puis Melitopol, dont la prise..."). The
+    resolver keeps one only when the world tier places it, big enough, in a country the article names."""
+    found = []
+    i = 0
+    while i < len(doc):
+        token = doc[i]
+        if i in taken or not _name_word(token) or (i and doc[i - 1].lower_ in PERSON_TITLES):
+            i += 1
+            continue
+        end = i + 1
+        while end < len(doc) and end - i < MAX_CUED_TOKENS and end not in taken:
+            word = doc[end]
+            if _name_word(word) or (
+                word.text == "-"
+                and not doc[end - 1].whitespace_
+                and end + 1 < len(doc)
+                and _name_word(doc[end + 1])
+            ):
+                end += 1
+                continue
+            break
+        if not token.is_sent_start:
+            found.append(doc[i:end])
+        i = end
+    return found
+
+
+def _name_word(token) -> bool:
+    # The model's label is no guide here: it tags "Tokmak" PER and "Melitopol" ORG; the resolver decides.
+    return token.is_alpha and token.is_title and len(token) > 2
 
 
 def strip_determiners(span: Span) -> Span:

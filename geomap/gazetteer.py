@@ -82,6 +82,33 @@ def name_key(name: str) -> str:
     return _LEADING_ARTICLE.sub("", text).strip(" .,;:'\"«»()")
 
 
+_DOUBLES = re.compile(r"(\w)\1+")
+
+
+def skeleton(key: str) -> str:
+    """A looser key for transliterations: doubled letters single, y as i ("Tchassiv Iar" ~ "Chasiv Yar"
+    once anglicised)."""
+    return _DOUBLES.sub(r"\1", key.replace("y", "i"))
+
+
+def anglicised(key: str, *, slavic_j: bool = False) -> str:
+    """An English-style spelling of a French transliteration key: "bakhmout" -> "bakhmut",
+    "tchassiv iar" -> "chassiv iar", "el facher" -> "el fasher", "abou dhabi" -> "abu dhabi"; with
+    ``slavic_j``, French "j" as English "zh" ("zaporijia" -> "zaporizhia")."""
+    text = key.replace("tch", "\x01").replace("ch", "sh").replace("\x01", "ch")
+    text = text.replace("dj", "\x02").replace("ou", "u")
+    if slavic_j:
+        text = text.replace("j", "zh")
+    return text.replace("\x02", "j")
+
+
+def loose_keys(name: str) -> list[str]:
+    """The skeletons under which a name may be found when its exact key is not."""
+    key = name_key(name)
+    keys = [skeleton(key), skeleton(anglicised(key)), skeleton(anglicised(key, slavic_j=True))]
+    return list(dict.fromkeys(k for k in keys if len(k) >= 4))
+
+
 def data_dir() -> Path:
     """Where the compiled gazetteer lives: inside the installed package, or the source tree."""
     packaged = Path(str(resources.files("geomap") / "_gazetteer"))
@@ -108,6 +135,7 @@ class Gazetteer:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     index: dict[str, tuple[str, ...]] = field(default_factory=dict)
     stop: frozenset[str] = frozenset()
+    loose: dict[str, tuple[str, ...]] = field(default_factory=dict)  # skeleton -> place ids
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, str]], stop: frozenset[str] = frozenset()) -> Gazetteer:
@@ -142,6 +170,13 @@ class Gazetteer:
                 if key and key not in stop:
                     index.setdefault(key, []).append(place.id)
         gaz.index = {k: tuple(v) for k, v in index.items()}
+        loose: dict[str, list[str]] = {}
+        for key, ids in gaz.index.items():
+            for place_id in ids:
+                bucket = loose.setdefault(skeleton(key), [])
+                if place_id not in bucket:
+                    bucket.append(place_id)
+        gaz.loose = {k: tuple(v) for k, v in loose.items()}
         return gaz
 
     @classmethod
@@ -162,6 +197,13 @@ class Gazetteer:
     def lookup(self, name: str) -> list[Place]:
         """Every place one of whose names has the same key as ``name``."""
         return [self.places[i] for i in self.index.get(name_key(name), ())]
+
+    def lookup_loose(self, name: str) -> list[Place]:
+        """Places whose names match ``name`` once both are reduced to transliteration skeletons."""
+        if name_key(name) in self.stop:
+            return []
+        ids = dict.fromkeys(i for k in loose_keys(name) for i in self.loose.get(k, ()))
+        return [self.places[i] for i in ids]
 
     def is_stop(self, name: str) -> bool:
         """True for words that are never place names (months, boilerplate, common words)."""
@@ -192,7 +234,7 @@ def _variants(name: str) -> Iterator[str]:
     if folded != name and len(folded) >= 4:
         yield folded
     words = name.split(" ")
-    if len(words) > 1 and words[0].istitle() and any(w[:1].isupper() for w in words[1:]):
+    if len(words) > 1 and words[0].istitle() and any(c.isupper() for w in words[1:] for c in w):
         yield name[0].lower() + name[1:]
 
 

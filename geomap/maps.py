@@ -38,8 +38,11 @@ COLOURS = {
 }
 DEFAULT_COLOUR = "#1f77b4"
 ZONE_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33")
-# Only Leaflet itself: folium's jQuery, Bootstrap and icon fonts are not used by these maps.
-LEAFLET_ONLY_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+# Leaflet and jQuery (folium builds its popups with it); Bootstrap and icon fonts are not used here.
+LEAFLET_ONLY_JS = [
+    ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"),
+    ("jquery", "https://code.jquery.com/jquery-3.7.1.min.js"),
+]
 LEAFLET_ONLY_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
 _ASSET = re.compile(
     r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/>'

@@ -53,7 +53,7 @@ class GazetteerTier:
     source: str = "gazetteer"
 
     def candidates(self, name: str) -> list[Place]:
-        return self.gazetteer.lookup(name)
+        return self.gazetteer.lookup(name) or self.gazetteer.lookup_loose(name)
 
 
 def km_between(a: Place, b: Place) -> float:
@@ -165,7 +165,7 @@ class Resolver:
         for i, m in enumerate(mentions):
             best, confidence = chosen[name_key(m.text)]
             if best is None:
-                if m.origin == "cue" or (m.origin == "ner" and i not in cues):
+                if m.origin in ("cue", "name") or (m.origin == "ner" and i not in cues):
                     continue  # a guess, with nothing saying it is a place
                 out.append(Resolution(m, None, None, 0.3, ("no candidate in any tier",)))
                 continue
@@ -174,6 +174,12 @@ class Resolver:
                 and best.source != "gazetteer"
                 and not self._plausible(best, context, m, i in cues or i in weak_cues)
             ):
+                if m.origin == "ner" and i in cues:  # a place, but not that one: say so, unresolved
+                    out.append(
+                        Resolution(
+                            m, None, None, 0.3, (f"{best.place.name} ({best.place.country}) implausible",)
+                        )
+                    )
                 continue
             out.append(Resolution(m, best.place, best.source, confidence, best.reasons))
         return out
@@ -191,8 +197,13 @@ class Resolver:
         """Whether a name that only the model or a preposition proposed, and only a broad tier knows,
         is a place: a well-known one, one in a country the article names, or one after a cue."""
         place = best.place
-        if place.population >= 100_000 or context.names_country(place.country, name_key(mention.text)):
+        in_named_country = context.names_country(place.country, name_key(mention.text))
+        if mention.origin == "name":  # a bare capitalised word: only a real town of a country in the story
+            return in_named_country and place.population >= 5_000
+        if place.population >= 100_000 or in_named_country:
             return True
+        if any(context.names_country(c, name_key(mention.text)) for c in context.countries):
+            return False  # a small place abroad, while the article names other countries
         return cued and (mention.origin == "ner" or place.population >= 1_000)
 
     @staticmethod
@@ -238,10 +249,11 @@ class Resolver:
         reasons = [f"{source}: {place.kind}"]
         score = KIND_WEIGHT.get(place.kind, 1.0)
         if place.population:
-            score += math.log10(place.population + 1) / 4
+            # importance: a village of 1,000 people adds 1.5, Paris 3.2
+            score += math.log10(place.population + 1) / 2
             reasons.append(f"population {place.population}")
         if context.names_country(place.country, key):
-            score += 2.0
+            score += 1.5
             reasons.append(f"country {place.country} named in the article")
         if place.country in THEATRE:
             score += 0.5
@@ -250,7 +262,7 @@ class Resolver:
             score += 0.3
             reasons.append("curated")
         if wants_area and place.kind in AREA_KINDS:
-            score += 1.5
+            score += 3.0  # "le district de Kalbajar" settles it against the town of Kalbajar
             reasons.append("introduced as an administrative area")
         near = [km_between(place, a) for a in context.anchors_besides(key) if a.id != place.id]
         if near and min(near) < 200:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import platformdirs
 
-from geomap.gazetteer import name_key
+from geomap.gazetteer import loose_keys, name_key, skeleton
 from geomap.models import Place
 
 log = logging.getLogger("geomap")
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 MAX_CANDIDATES = 25
 
 
@@ -78,11 +78,13 @@ def build_index(source: Path, target: Path) -> None:
         con = sqlite3.connect(tmp)
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")
+        con.create_function("skel", 1, skeleton, deterministic=True)
         con.execute(
             "CREATE TABLE places (id INTEGER PRIMARY KEY, name TEXT, lat REAL, lon REAL, country TEXT,"
             " admin1 TEXT, population INTEGER)"
         )
         con.execute("CREATE TABLE names (key TEXT, id INTEGER)")
+        con.execute("CREATE TABLE skeletons (skeleton TEXT, id INTEGER)")
         con.executemany(
             "INSERT INTO places VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -102,13 +104,26 @@ def build_index(source: Path, target: Path) -> None:
             "INSERT INTO names VALUES (?, ?)",
             ((key, r["geonameid"]) for r in records.values() for key in sorted(_keys(r))),
         )
+        con.execute("INSERT INTO skeletons SELECT DISTINCT skel(key), id FROM names")
         con.execute("CREATE INDEX names_key ON names (key)")
+        con.execute("CREATE INDEX skeletons_key ON skeletons (skeleton)")
         con.commit()
         con.close()
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_COLUMNS = "p.id, p.name, p.lat, p.lon, p.country, p.admin1, p.population"
+_BY_KEY = (
+    f"SELECT {_COLUMNS} FROM names n JOIN places p ON p.id = n.id WHERE n.key = ?"
+    " ORDER BY p.population DESC, p.id LIMIT ?"
+)
+_BY_SKELETON = (
+    f"SELECT {_COLUMNS} FROM skeletons s JOIN places p ON p.id = s.id WHERE s.skeleton = ?"
+    " ORDER BY p.population DESC, p.id LIMIT ?"
+)
 
 
 @dataclass(slots=True)
@@ -131,20 +146,18 @@ class WorldTier:
         return self._con
 
     def candidates(self, name: str) -> list[Place]:
-        """Places named ``name``, most populous first (at most 25)."""
+        """Places named ``name``, most populous first (at most 25); when no name has its exact key,
+        those whose transliteration skeleton matches ("Bakhmout" finds Bakhmut)."""
         key = name_key(name)
         if len(key) < 3 or key in self.stop:
             return []
         if key not in self._memo:
-            rows = (
-                self._connection()
-                .execute(
-                    "SELECT p.id, p.name, p.lat, p.lon, p.country, p.admin1, p.population FROM names n"
-                    " JOIN places p ON p.id = n.id WHERE n.key = ? ORDER BY p.population DESC, p.id LIMIT ?",
-                    (key, MAX_CANDIDATES),
-                )
-                .fetchall()
-            )
+            con = self._connection()
+            rows = con.execute(_BY_KEY, (key, MAX_CANDIDATES)).fetchall()
+            for loose in loose_keys(name) if not rows else ():
+                rows += [
+                    r for r in con.execute(_BY_SKELETON, (loose, MAX_CANDIDATES)).fetchall() if r not in rows
+                ]
             self._memo[key] = [
                 Place(
                     id=f"gn-{gid}",

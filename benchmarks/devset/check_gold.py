@@ -6,6 +6,7 @@
 - coordinates are in range, kinds and tolerances are sane;
 - incident places name a gold or optional toponym; not_places occur in the text and match no variant.
 """
+
 import json
 import re
 import sys
@@ -13,8 +14,21 @@ import unicodedata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KINDS = {"country", "region", "province", "district", "city", "town", "village", "lake", "river", "sea",
-         "border_area", "corridor", "other"}
+KINDS = {
+    "country",
+    "region",
+    "province",
+    "district",
+    "city",
+    "town",
+    "village",
+    "lake",
+    "river",
+    "sea",
+    "border_area",
+    "corridor",
+    "other",
+}
 ELISION = re.compile(r"^(?:l|d|qu|jusqu|lorsqu|puisqu|s|n|c|j|m|t)['’]", re.I)
 
 
@@ -31,7 +45,11 @@ def occurs(text, form):
 
 def main():
     gold = json.loads((HERE / "gold.json").read_text(encoding="utf-8"))
-    arts = {p.stem: p.read_text(encoding="utf-8") for p in (HERE / "articles").iterdir() if p.suffix in (".txt", ".md")}
+    arts = {
+        p.stem: p.read_text(encoding="utf-8")
+        for p in (HERE / "articles").iterdir()
+        if p.suffix in (".txt", ".md")
+    }
     errors = []
     if sorted(arts) != sorted(g["doc"] for g in gold):
         errors.append(f"doc mismatch: {sorted(arts)} vs {[g['doc'] for g in gold]}")
@@ -63,8 +81,10 @@ def main():
     for e in errors:
         print(e)
     n = sum(len(g["toponyms"]) for g in gold)
-    print(f"{len(gold)} docs, {n} gold toponyms, "
-          f"{sum(len(g['incident_places']) for g in gold)} incident places, {len(errors)} problems")
+    print(
+        f"{len(gold)} docs, {n} gold toponyms, "
+        f"{sum(len(g['incident_places']) for g in gold)} incident places, {len(errors)} problems"
+    )
     return 1 if errors else 0
 
 
