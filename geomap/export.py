@@ -39,6 +39,9 @@ INCIDENT_CSV_COLUMNS = [
     "evidence",
     "sources",
     "confidence",
+    "distance_km",
+    "zone",
+    "sector",
 ]
 
 
@@ -139,3 +142,44 @@ def mention_lines(resolutions: Iterable[Resolution]) -> Iterable[str]:
     """The mention contract, one JSON object per line."""
     for r in resolutions:
         yield json.dumps(r.to_record(), ensure_ascii=False)
+
+
+def write_geopackage(path: Path, layers: dict[str, Any]) -> None:
+    """One GeoPackage holding each (name, GeoDataFrame) layer, written to a temporary file then
+    renamed, so QGIS users open one file; empty layers are skipped."""
+    import pyogrio
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
+        os.close(fd)
+        Path(tmp).unlink()  # the driver wants to create the file itself
+        try:
+            for name, frame in layers.items():
+                if frame is not None and len(frame):
+                    pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=Path(tmp).exists())
+            if not Path(tmp).exists():
+                return
+            os.chmod(tmp, FILE_MODE)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def frame_of(collection: dict[str, Any]):  # -> geopandas.GeoDataFrame
+    """A GeoDataFrame (WGS84) of a FeatureCollection, lists and dicts in properties as JSON text."""
+    import geopandas as gpd
+
+    features = []
+    for feature in collection.get("features", []):
+        props = {
+            k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+            for k, v in (feature.get("properties") or {}).items()
+        }
+        features.append({**feature, "properties": props})
+    if not features:
+        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    return gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")

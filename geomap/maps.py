@@ -170,7 +170,8 @@ def _add_basemap(fmap: folium.Map) -> None:
 
     world = _basemap()
     areas = default_areas()
-    countries = [a for a in areas.areas if a.kind == "country"] if areas else []
+    # detailed outlines for the countries shipped whole (Russia's polygon there is clipped)
+    countries = [a for a in areas.areas if a.kind == "country" and a.country != "RU"] if areas else []
     units = [a for a in areas.areas if a.kind in ("province", "district", "region")] if areas else []
     if world is not None:
         detailed = {a.name for a in countries}
@@ -315,3 +316,69 @@ def render_map(fmap: folium.Map, *, offline: bool = True) -> str:
         return "<style>" + body.replace("</style", "<\\/style") + "</style>"
 
     return _ASSET.sub(inline, page)
+
+
+def render_png(
+    incidents: Sequence[Incident], zones: dict[str, Any] | None, *, title: str = "geomap", dpi: int = 150
+) -> bytes:
+    """A static picture for reports (matplotlib): country outlines, admin units, the border and its
+    zones, and the incidents coloured by type, with a legend."""
+    import io
+
+    import geopandas as gpd
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from geomap.areas import default_areas
+
+    fig, ax = plt.subplots(figsize=(10, 8), dpi=dpi)
+    world = _basemap()
+    if world is not None:
+        gpd.GeoDataFrame.from_features(world["features"], crs="EPSG:4326").plot(
+            ax=ax, color="#f2efe9", edgecolor="#999999", linewidth=0.5
+        )
+    areas = default_areas()
+    if areas is not None:
+        units = [a.geometry for a in areas.areas if a.kind in ("province", "district")]
+        gpd.GeoSeries(units, crs="EPSG:4326").boundary.plot(ax=ax, color="#bbbbbb", linewidth=0.3)
+        countries = [a.geometry for a in areas.areas if a.kind == "country" and a.country in ("AM", "AZ")]
+        gpd.GeoSeries(countries, crs="EPSG:4326").boundary.plot(ax=ax, color="#555555", linewidth=0.8)
+    if zones is not None:
+        for kind, style in (
+            ("zone", {"color": "#fdbb84", "alpha": 0.35, "linewidth": 0}),
+            ("border", {"color": "#000000", "linewidth": 1.6, "linestyle": "--"}),
+        ):
+            features = [f for f in zones["features"] if f["properties"].get("kind") == kind]
+            if features:
+                gpd.GeoDataFrame.from_features(features, crs="EPSG:4326").plot(ax=ax, **style)
+    for kind in sorted({i.sub_event_type for i in incidents}):
+        chosen = [i for i in incidents if i.sub_event_type == kind]
+        ax.scatter(
+            [i.place.lon for i in chosen],
+            [i.place.lat for i in chosen],
+            s=[marker_radius(i.fatalities) ** 2 * 2 for i in chosen],
+            color=COLOURS.get(kind, DEFAULT_COLOUR),
+            edgecolor="white",
+            linewidth=0.5,
+            label=kind,
+            zorder=5,
+        )
+    if incidents:
+        framed = [i for i in incidents if i.geo_precision < 3] or list(incidents)
+        lons, lats = [i.place.lon for i in framed], [i.place.lat for i in framed]
+        ax.set_xlim(min(lons) - 1, max(lons) + 1)
+        ax.set_ylim(min(lats) - 0.8, max(lats) + 0.8)
+    else:
+        ax.set_xlim(43, 51)
+        ax.set_ylim(38, 42)
+    ax.set_title(title)
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    if incidents:
+        ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()

@@ -103,6 +103,9 @@ class Incident:
     actors: tuple[str, ...] = ()
     sources: tuple[dict[str, str | None], ...] = ()
     confidence: float = 0.5
+    distance_km: float | None = None  # to the Armenia–Azerbaijan border, when zones were computed
+    zone: str | None = None
+    sector: str | None = None
 
     def properties(self) -> dict[str, Any]:
         """Flat properties for GeoJSON, CSV and popups."""
@@ -125,6 +128,9 @@ class Incident:
             "evidence": self.evidence,
             "sources": [dict(s) for s in self.sources],
             "confidence": round(self.confidence, 3),
+            "distance_km": self.distance_km,
+            "zone": self.zone,
+            "sector": self.sector,
         }
 
 
@@ -137,6 +143,7 @@ class Result:
     incidents: list[Incident] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    zones: dict[str, Any] | None = None  # zones.geojson: border, bands and sectors with incident counts
 
 
 def point_geometry(lat: float, lon: float) -> dict[str, Any]:

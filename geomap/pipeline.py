@@ -9,14 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geomap.areas import default_areas
 from geomap.errors import InputError
 from geomap.export import (
     atomic_write,
     dumps_geojson,
     feature_collection,
+    frame_of,
     incident_features,
     incidents_csv,
     place_features,
+    write_geopackage,
 )
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
@@ -25,6 +28,7 @@ from geomap.ingest import iter_articles
 from geomap.models import Article, Incident, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier
 from geomap.world import WorldTier
+from geomap.zones import BorderZones, ZoneConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class Pipeline:
         *,
         world: bool = True,
         extra_tiers: Sequence[Tier] = (),
+        zones: ZoneConfig | None = None,
+        with_zones: bool = True,
     ) -> None:
         self.gazetteer = gazetteer or default_gazetteer()
         self.extractor = Extractor(self.gazetteer)
@@ -53,6 +59,18 @@ class Pipeline:
             tiers.append(WorldTier(stop=self.gazetteer.stop))
         self.resolver = Resolver([*tiers, *extra_tiers])
         self.detector = IncidentDetector(self.gazetteer)
+        self.zone_config = zones or ZoneConfig()
+        self.with_zones = with_zones
+        self._zones: BorderZones | None = None
+
+    def zones(self) -> BorderZones | None:
+        """The border zones stage, built on first use (None when the gazetteer ships no areas)."""
+        if self._zones is None:
+            areas = default_areas()
+            if areas is None:
+                return None
+            self._zones = BorderZones(areas, self.zone_config)
+        return self._zones
 
     def documents(self, articles: Iterable[Article], *, incidents: bool = True) -> Iterator[DocumentResult]:
         """Each article's resolved mentions (and incidents), streamed in input order."""
@@ -88,6 +106,11 @@ class Pipeline:
             result.incidents.extend(doc.incidents)
         result.incidents = merge_reports(result.incidents)
         result.timings["nlp_resolve_incidents_s"] = round(time.perf_counter() - started, 3)
+        if self.with_zones and (zones := self.zones()) is not None:
+            started = time.perf_counter()
+            result.incidents = zones.place(result.incidents)
+            result.zones = zones.geojson(result.incidents)
+            result.timings["zones_s"] = round(time.perf_counter() - started, 3)
         result.problems = [str(e) for e in errors]
         return result
 
@@ -114,23 +137,42 @@ def summary(result: Result) -> dict[str, Any]:
     }
 
 
-def write_outputs(result: Result, out: Path, *, title: str = "geomap", offline: bool = True) -> list[Path]:
-    """Write map.html, incidents.geojson, incidents.csv, places.geojson and summary.json into ``out``."""
+def write_outputs(
+    result: Result, out: Path, *, title: str = "geomap", offline: bool = True, png: bool = False
+) -> list[Path]:
+    """Write map.html, incidents.geojson, incidents.csv, places.geojson, zones.geojson, geomap.gpkg,
+    summary.json (and map.png with ``png``) into ``out``."""
     from geomap.maps import build_map, render_map
 
     started = time.perf_counter()
     out = Path(out)
-    places = place_features(result.resolutions)
-    incidents = incident_features(result.incidents)
-    written = []
-    for name, text in (
-        ("incidents.geojson", dumps_geojson(feature_collection(incidents, "incidents"))),
-        ("places.geojson", dumps_geojson(feature_collection(places, "places"))),
+    places = feature_collection(place_features(result.resolutions), "places")
+    incidents = feature_collection(incident_features(result.incidents), "incidents")
+    fmap = build_map(result.incidents, places["features"], title=title, zones=result.zones)
+    outputs = [
+        ("incidents.geojson", dumps_geojson(incidents)),
+        ("places.geojson", dumps_geojson(places)),
         ("incidents.csv", incidents_csv(result.incidents)),
-        ("map.html", render_map(build_map(result.incidents, places, title=title), offline=offline)),
-    ):
+        ("map.html", render_map(fmap, offline=offline)),
+    ]
+    if result.zones is not None:
+        outputs.append(("zones.geojson", dumps_geojson(result.zones)))
+    written = []
+    for name, text in outputs:
         atomic_write(out / name, text)
         written.append(out / name)
+    layers = {"incidents": frame_of(incidents), "places": frame_of(places)}
+    if result.zones is not None:
+        for layer, kind in (("zones", "zone"), ("sectors", "sector"), ("border", "border")):
+            features = [f for f in result.zones["features"] if f["properties"].get("kind") == kind]
+            layers[layer] = frame_of({"features": features})
+    write_geopackage(out / "geomap.gpkg", layers)
+    written.append(out / "geomap.gpkg")
+    if png:
+        from geomap.maps import render_png
+
+        atomic_write(out / "map.png", render_png(result.incidents, result.zones, title=title))
+        written.append(out / "map.png")
     result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
     atomic_write(out / "summary.json", json.dumps(summary(result), ensure_ascii=False, indent=1) + "\n")
     written.append(out / "summary.json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -341,3 +341,37 @@ def zones_geojson(
             }
         )
     return {"type": "FeatureCollection", "name": "zones", "features": features}
+
+
+class BorderZones:
+    """The zones stage: the border, its bands and sectors computed once, then incidents placed in them."""
+
+    def __init__(self, areas: Areas, config: ZoneConfig | None = None) -> None:
+        self.areas = areas
+        self.config = config or ZoneConfig()
+        self.border = border_line(areas)
+        self.bands = buffer_zones(self.border, self.config.widths_km)
+        self.sectors = border_sectors(areas, self.border, footprint_km=self.config.max_km)
+
+    def place(self, incidents: Sequence[Incident]) -> list[Incident]:
+        """The incidents with their distance to the border, band and sector filled in (not for those
+        placed at a country or a large region, whose point says nothing of their distance)."""
+        located = [i for i in incidents if i.geo_precision < 3]
+        found = {
+            a.incident: a
+            for a in assign(located, self.areas, self.config, border=self.border, sectors=self.sectors)
+        }
+        return [
+            replace(i, distance_km=a.distance_km, zone=a.zone, sector=a.sector)
+            if (a := found.get(i.id))
+            else i
+            for i in incidents
+        ]
+
+    def geojson(self, incidents: Sequence[Incident]) -> dict[str, Any]:
+        """zones.geojson: the border, the bands, and the sectors with their incident counts."""
+        counts: dict[str, int] = {}
+        for incident in incidents:
+            if incident.sector:
+                counts[incident.sector] = counts.get(incident.sector, 0) + 1
+        return zones_geojson(self.border, self.bands, self.sectors, counts)

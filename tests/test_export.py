@@ -44,6 +44,9 @@ CSV_COLUMNS = [
     "evidence",
     "sources",
     "confidence",
+    "distance_km",
+    "zone",
+    "sector",
 ]
 KIRANTS = Place("village-kirants", "Kirants", "village", "AM", 41.05, 45.11, admin1="Tavush Province")
 KUT = Place("village-kut", "Kut", "village", "AM", 40.2, 45.817, admin1="Gegharkunik Province")

@@ -10,6 +10,16 @@ import click
 from geomap.cli.common import make_pipeline, progress, report_problems
 from geomap.cli.options import geocoder_options, is_quiet, verbosity
 from geomap.errors import GeomapError
+from geomap.zones import ZoneConfig
+
+
+def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
+    try:
+        widths = tuple(float(w) for w in value.split(",") if w.strip())
+        ZoneConfig(widths)
+    except (ValueError, GeomapError) as exc:
+        raise click.BadParameter(f"expected increasing positive km like 5,10,20 ({exc})") from exc
+    return widths
 
 
 @click.command()
@@ -23,10 +33,31 @@ from geomap.errors import GeomapError
     help="Folder for map.html, the GeoJSON files, incidents.csv and summary.json.",
 )
 @click.option("--title", default="geomap incidents", show_default=True, help="Title shown on the map.")
+@click.option("--png", is_flag=True, help="Also write map.png, a static picture for reports.")
+@click.option(
+    "--cdn",
+    is_flag=True,
+    help="Link Leaflet from its CDN instead of inlining it (smaller file, needs a network).",
+)
+@click.option(
+    "--zone-km",
+    default="5,10,20",
+    show_default=True,
+    callback=_widths,
+    help="Widths of the border zones, in km, comma-separated.",
+)
 @geocoder_options
 @verbosity
 @click.pass_context
-def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, title: str) -> None:
+def build(
+    ctx: click.Context,
+    inputs: tuple[Path, ...],
+    out: Path,
+    title: str,
+    png: bool,
+    cdn: bool,
+    zone_km: tuple[float, ...],
+) -> None:
     """Map the incidents and places of INPUTS (files or folders; default: seeds/) into OUT."""
     from geomap.pipeline import write_outputs
 
@@ -36,13 +67,13 @@ def build(ctx: click.Context, inputs: tuple[Path, ...], out: Path, title: str) -
         inputs = (Path("seeds"),)
     started = time.perf_counter()
     try:
-        pipeline = make_pipeline(ctx)
+        pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km))
         result = pipeline.run(inputs, progress=progress(is_quiet(ctx)))
         code = report_problems(result.problems, len(result.articles))
         if code == 1:
             ctx.exit(1)
         result.timings["total_s"] = round(time.perf_counter() - started, 3)
-        written = write_outputs(result, out, title=title)
+        written = write_outputs(result, out, title=title, offline=not cdn, png=png)
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
     if not is_quiet(ctx):

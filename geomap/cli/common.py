@@ -14,8 +14,8 @@ PROGRESS_THRESHOLD = 5
 EXIT_PARTIAL = 3
 
 
-def make_pipeline(ctx: click.Context):  # -> geomap.pipeline.Pipeline (imported lazily: spaCy is slow)
-    """The pipeline with the tiers the command line asked for."""
+def make_pipeline(ctx: click.Context, **options):  # -> geomap.pipeline.Pipeline (imported lazily)
+    """The pipeline with the tiers the command line asked for (``options`` go to Pipeline)."""
     from geomap.pipeline import Pipeline
 
     config = geocoder_config(ctx)
@@ -24,7 +24,7 @@ def make_pipeline(ctx: click.Context):  # -> geomap.pipeline.Pipeline (imported 
         from geomap.geocode import GeocoderTier
 
         extra.append(GeocoderTier(config))
-    return Pipeline(extra_tiers=extra)
+    return Pipeline(extra_tiers=extra, **options)
 
 
 def progress(quiet: bool):

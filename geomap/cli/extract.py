@@ -10,6 +10,7 @@ import click
 from geomap.cli.common import make_pipeline, report_problems
 from geomap.cli.options import geocoder_options, verbosity
 from geomap.errors import GeomapError, InputError
+from geomap.models import point_feature
 
 
 @click.command()
@@ -17,15 +18,18 @@ from geomap.errors import GeomapError, InputError
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "json"]),
+    type=click.Choice(["jsonl", "json", "geojsonseq"]),
     default="jsonl",
     show_default=True,
-    help="One JSON object per mention and line, or one JSON array.",
+    help="One JSON object per mention and line, one JSON array, or GeoJSON features (RFC 8142 sequences).",
+)
+@click.option(
+    "--rs", is_flag=True, help="With geojsonseq: start each feature with the RFC 8142 record separator."
 )
 @geocoder_options
 @verbosity
 @click.pass_context
-def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str) -> None:
+def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str, rs: bool) -> None:
     """Print the toponym mentions of INPUTS with their resolved places."""
     from geomap.ingest import iter_articles
 
@@ -37,10 +41,15 @@ def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str) -> None:
         for doc in pipeline.documents(iter_articles(inputs, errors), incidents=False):
             processed += 1
             for r in doc.resolutions:
+                record = r.to_record()
                 if fmt == "jsonl":
-                    click.echo(json.dumps(r.to_record(), ensure_ascii=False))
+                    click.echo(json.dumps(record, ensure_ascii=False))
+                elif fmt == "geojsonseq":
+                    if r.place is not None:  # a feature needs a geometry
+                        feature = point_feature(r.place.lat, r.place.lon, record)
+                        click.echo(("\x1e" if rs else "") + json.dumps(feature, ensure_ascii=False))
                 else:
-                    records.append(r.to_record())
+                    records.append(record)
         if fmt == "json":
             click.echo(json.dumps(records, ensure_ascii=False, indent=1))
     except GeomapError as exc:
