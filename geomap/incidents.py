@@ -252,6 +252,18 @@ _ACTOR_BEFORE = re.compile(
     r"\bsoutien|\binvasion)" + _DET,
     re.I,
 )
+_EVENT_NOUNS = (
+    r"(?:\bbombardements?|\bpilonnages?|\bblocus|\bfermeture|\bsiège|\bprise|\breprise|\bchute|"
+    r"\battaques?|\bfrappes?|\bassaut|\bencerclement|\bévacuation|\blibération|\boffensive|\binvasion"
+    r"|\boccupation)"
+)
+# "les attaques de l'Arménie": after these nouns a country is the attacker, not the scene (a town is
+# the target: "les frappes de Stepanakert" is rare; "l'invasion de l'Ukraine" is a scene)
+_AGENT_NOUN_BEFORE = re.compile(
+    r"(?:\bbombardements?|\bpilonnages?|\battaques?|\bfrappes?|\bassaut|\boffensive|\bprise|\breprise)"
+    r"(?:\s+\w+)?\s*(?:de|du|des|d')" + _DET,
+    re.I,
+)
 _LOCATIVE_BEFORE = re.compile(
     r"(?:"
     # a preposition of place: "à Tegh", "près de Sotk", "le long de la frontière"
@@ -262,10 +274,8 @@ _LOCATIVE_BEFORE = re.compile(
     r"\bsecteurs?|\bdirection|\bfrontières?|\bcôté|\bsud|\bnord|\best|\bouest|\bintérieur|\bmilieu|"
     r"\bcentre|\bpositions?|\bbastion|\benclave)(?:\s+\w+){0,2}?"
     # the object of an event noun is where it happened: "le bombardement de Stepanakert", "le blocus du
-    # corridor", "la prise de Choucha"
-    r"|(?:\bbombardements?|\bpilonnages?|\bblocus|\bfermeture|\bsiège|\bprise|\breprise|\bchute|"
-    r"\battaques?|\bfrappes?|\bassaut|\bencerclement|\bévacuation|\blibération|\boffensive|\binvasion"
-    r"|\boccupation)(?:\s+\w+)?\s*(?:de|du|des|d')"
+    # corridor", "la prise de Choucha" (for countries see _AGENT_NOUN_BEFORE)
+    r"|" + _EVENT_NOUNS + r"(?:\s+\w+)?\s*(?:de|du|des|d')"
     r")" + _DET,
     re.I,
 )
@@ -475,6 +485,8 @@ class IncidentDetector:
             after = _clean(full_text[r.mention.end : r.mention.end + 80])
             gap = _clean(full_text[previous_end : r.mention.start]) if previous_end >= 0 else None
             acts = _acts(after) or bool(_SEAT_BEFORE.search(before))
+            if r.place.kind == "country" and _AGENT_NOUN_BEFORE.search(before):
+                acts = True
             if _LOCATIVE_BEFORE.search(before) and not acts:
                 role = "locative"
             elif acts or _ACTOR_BEFORE.search(before):

@@ -327,3 +327,21 @@ def test_reports_far_apart_or_undated_stay_apart() -> None:
     later = _report("b", dt.date(2022, 9, 20), "Nouveaux combats près de Tegh.")
     undated = _report("c", None, "Des combats près de Tegh.")
     assert len(merge_reports([a, later, undated])) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "scene"),
+    [
+        ("Les frappes de la Russie contre des civils en Ukraine ont fait trois morts.", "country-ua"),
+        ("Les bombardements de l'Azerbaïdjan ont visé des civils en Arménie.", "country-am"),
+    ],
+)
+def test_country_after_an_attack_noun_is_the_attacker(pipeline: Pipeline, text: str, scene: str) -> None:
+    """ "les frappes de la Russie": the country that strikes, not where; the scene is named by "en"."""
+    assert place_ids(incidents(pipeline, text)) == {scene}
+
+
+def test_town_after_an_event_noun_is_the_scene(pipeline: Pipeline) -> None:
+    """ "le bombardement de Goris": the town is where it happened."""
+    incident = only(incidents(pipeline, "Le bombardement de Goris a duré toute la nuit, selon Erevan."))
+    assert incident.place.name == "Goris"
