@@ -6,12 +6,14 @@ run that dies midway leaves the previous outputs intact.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +185,21 @@ def frame_of(collection: dict[str, Any]):  # -> geopandas.GeoDataFrame
     if not features:
         return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
     return gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+
+
+@contextlib.contextmanager
+def output_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` while writing into it: a second run writing to the same
+    folder waits for the first instead of interleaving its files."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".geomap.lock", os.O_CREAT | os.O_RDWR, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from geomap.errors import InputError
 from geomap.models import Article
 
+log = logging.getLogger("geomap")
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
@@ -52,22 +54,98 @@ def normalise_for_nlp(text: str) -> str:
     return text.translate(_NLP_TRANSLATION)
 
 
-def decode(data: bytes, path: str) -> str:
-    """Decode UTF-8 (a BOM is tolerated) or UTF-16 with a BOM; refuse binary data."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise InputError(path, f"invalid UTF-16 text ({exc.reason})") from exc
-        if "\x00" in text:  # UTF-32 starts with the same bytes as UTF-16 LE
-            raise InputError(path, "binary data (NUL characters), not text")
-        return text
+_MOJIBAKE = re.compile(
+    "[ÃÂâ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode(data: bytes, path: str) -> tuple[str, str]:
+    """The text of a file and the encoding it was read with.
+
+    UTF-8 (BOM tolerated), UTF-16 and UTF-32 (with a BOM, or UTF-16 without one when its NUL bytes
+    say so), Windows-1252 (or Latin-1) when the bytes are not UTF-8, line by line when a file mixes
+    both, and UTF-8 text that was once misread as Windows-1252 ("Ã©" for "é") is repaired. Binary
+    data is refused.
+    """
+    for bom, codec in ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):  # fmt: skip
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise InputError(path, f"invalid {codec.upper()} text ({exc.reason})") from exc
+            return _checked(text, path), codec
     if b"\x00" in data:
-        raise InputError(path, "binary data (NUL bytes), not text")
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise InputError(path, "binary data (NUL bytes), not text")
+        return _checked(utf16[0], path), utf16[1]
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _legacy(data, path)
+    repaired = _repair_mojibake(text)
+    if repaired is not None:
+        return _checked(repaired, path), "utf-8 (mojibake repaired)"
+    return _checked(text, path), "utf-8"
+
+
+def _checked(text: str, path: str) -> str:
+    if "\x00" in text:
+        raise InputError(path, "binary data (NUL characters), not text")
+    if len(_CONTROL.findall(text[:100_000])) > max(8, len(text[:100_000]) // 20):
+        raise InputError(path, "binary data (control characters), not text")
+    return text
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    half = len(data) // 2
+    for codec, zeros in (("utf-16-le", odd), ("utf-16-be", even)):
+        if half and zeros > 0.4 * half:
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _legacy(data: bytes, path: str) -> tuple[str, str]:
+    """Bytes that are not UTF-8: Windows-1252 (Latin-1 for its five undefined bytes), line by line
+    so that a file mixing UTF-8 and Windows-1252 lines reads right."""
+    kinds: set[str] = set()
+    lines = []
+    for line in data.splitlines(keepends=True):
+        try:
+            lines.append(line.decode("utf-8"))
+            if not line.isascii():
+                kinds.add("utf-8")
+        except UnicodeDecodeError:
+            try:
+                lines.append(line.decode("cp1252"))
+                kinds.add("windows-1252")
+            except UnicodeDecodeError:
+                lines.append(line.decode("latin-1"))
+                kinds.add("latin-1")
+    label = "mixed " + "/".join(sorted(kinds)) if len(kinds) > 1 else next(iter(kinds), "windows-1252")
+    return _checked("".join(lines), path), label
+
+
+def _repair_mojibake(text: str) -> str | None:
+    """UTF-8 text that was decoded as Windows-1252 and saved again: undo it when that is certain."""
+    if len(_MOJIBAKE.findall(text)) < 2:
+        return None
+    try:
+        fixed = text.encode("cp1252").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+    return fixed if len(_MOJIBAKE.findall(fixed)) < len(_MOJIBAKE.findall(text)) else None
+
+
+def _report_encoding(path: Path, encoding: str) -> None:
+    if encoding != "utf-8":
+        log.warning("%s: read as %s", path, encoding)
 
 
 def parse_date(value: Any) -> dt.date | None:
@@ -91,7 +169,8 @@ def _text_or_none(value: Any) -> str | None:
 
 def read_text_file(path: Path) -> Article:
     """A .txt or .md file, with an optional YAML front matter (title, date, url, source)."""
-    text = decode(path.read_bytes(), str(path))
+    text, encoding = decode(path.read_bytes(), str(path))
+    _report_encoding(path, encoding)
     meta: dict[str, Any] = {}
     match = _FRONT_MATTER.match(text)
     if match:
@@ -114,12 +193,14 @@ def read_text_file(path: Path) -> Article:
         url=_text_or_none(meta.get("url")),
         source=_text_or_none(meta.get("source")),
         path=str(path),
+        encoding=encoding,
     )
 
 
 def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
     """One article per line: ``{"id", "text", "title", "date", "url", "source"}``."""
-    text = decode(path.read_bytes(), str(path))
+    text, encoding = decode(path.read_bytes(), str(path))
+    _report_encoding(path, encoding)
     # Only "\n" ends a record: str.splitlines() would also cut at U+2028 inside a JSON string.
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")
@@ -151,6 +232,7 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
             url=_text_or_none(record.get("url")),
             source=_text_or_none(record.get("source")),
             path=str(path),
+            encoding=encoding,
         )
 
 

@@ -22,6 +22,7 @@ class Article:
     url: str | None = None
     source: str | None = None
     path: str | None = None
+    encoding: str = "utf-8"  # how the file was read ("windows-1252", "utf-16", ...)
 
 
 @dataclass(frozen=True, slots=True)

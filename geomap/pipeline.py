@@ -18,6 +18,7 @@ from geomap.export import (
     frame_of,
     incident_features,
     incidents_csv,
+    output_lock,
     place_features,
     write_geopackage,
 )
@@ -133,6 +134,7 @@ def summary(result: Result) -> dict[str, Any]:
         "incidents_by_type": dict(sorted(by_type.items())),
         "unresolved": dict(sorted(unresolved.items(), key=lambda kv: (-kv[1], kv[0]))),
         "problems": result.problems,
+        "encodings": {a.path or a.id: a.encoding for a in result.articles if a.encoding != "utf-8"},
         "timings": result.timings,
     }
 
@@ -141,11 +143,15 @@ def write_outputs(
     result: Result, out: Path, *, title: str = "geomap", offline: bool = True, png: bool = False
 ) -> list[Path]:
     """Write map.html, incidents.geojson, incidents.csv, places.geojson, zones.geojson, geomap.gpkg,
-    summary.json (and map.png with ``png``) into ``out``."""
+    summary.json (and map.png with ``png``) into ``out``, each atomically, under a lock on ``out``."""
+    with output_lock(Path(out)):
+        return _write_outputs(result, Path(out), title=title, offline=offline, png=png)
+
+
+def _write_outputs(result: Result, out: Path, *, title: str, offline: bool, png: bool) -> list[Path]:
     from geomap.maps import build_map, render_map
 
     started = time.perf_counter()
-    out = Path(out)
     places = feature_collection(place_features(result.resolutions), "places")
     incidents = feature_collection(incident_features(result.incidents), "incidents")
     fmap = build_map(result.incidents, places["features"], title=title, zones=result.zones)

@@ -269,37 +269,49 @@ def test_utf16_with_bom_is_decoded(tmp_path: Path, encoding: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "problem"),
+    ("name", "data"),
     [
-        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("seize-sans-bom.txt", "Goris".encode("utf-16-le"), "binary"),
-        ("latin1.txt", "Tirs à Erevan, l'été dernier.".encode("latin-1"), "UTF-8"),
-        ("cp1252.md", "L’armée a démenti.".encode("cp1252"), "UTF-8"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+        ("bytes.txt", bytes(range(256)) * 4),
+        ("controls.txt", b"\x01\x02\x03\x04\x05\x06\x07\x08" * 50),
     ],
 )
-def test_undecodable_bytes_are_rejected_naming_the_file(
-    tmp_path: Path, name: str, data: bytes, problem: str
-) -> None:
-    """Binary data (NUL bytes) and non-UTF-8 bytes are InputErrors naming the file."""
+def test_binary_data_is_rejected_naming_the_file(tmp_path: Path, name: str, data: bytes) -> None:
+    """Binary data is an InputError naming the file; nothing is read from it."""
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(InputError) as info:
         read_text_file(path)
     assert info.value.path == str(path)
     assert str(path) in str(info.value)
-    assert problem in info.value.problem
-
+    assert "binary" in info.value.problem
     articles, errors = read_all(path)
     assert articles == [] and [e.path for e in errors] == [str(path)]
 
 
-def test_utf32_is_rejected_not_read_as_text_with_nuls(tmp_path: Path) -> None:
-    """Data that would decode to NUL characters is binary, whatever its first bytes."""
-    path = tmp_path / "trente-deux.txt"
-    path.write_bytes("Tirs à Goris.".encode("utf-32"))
-    with pytest.raises(InputError) as info:
-        read_text_file(path)
-    assert info.value.path == str(path)
+@pytest.mark.parametrize(
+    ("name", "data", "encoding"),
+    [
+        ("latin1.txt", "Tirs à Erevan, l'été dernier.".encode("latin-1"), "windows-1252"),
+        ("cp1252.md", "L’armée a démenti, à Goris.".encode("cp1252"), "windows-1252"),
+        ("seize-sans-bom.txt", "Tirs à Goris.".encode("utf-16-le"), "utf-16-le"),
+        ("trente-deux.txt", "Tirs à Goris.".encode("utf-32"), "utf-32"),
+        ("mojibake.txt", "L’armée a tiré à Goris.".encode().decode("cp1252").encode("utf-8"),
+         "utf-8 (mojibake repaired)"),
+        ("mixte.txt", "Tirs à Goris.\n".encode() + "L’armée a démenti.\n".encode("cp1252"),
+         "mixed utf-8/windows-1252"),
+    ],
+)  # fmt: skip
+def test_legacy_encodings_are_read_and_reported(
+    tmp_path: Path, name: str, data: bytes, encoding: str
+) -> None:
+    """Text that is not UTF-8 is decoded, and the encoding used is recorded on the article."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    article = read_text_file(path)
+    assert article.encoding == encoding
+    assert "Goris" in article.text or "Erevan" in article.text
+    assert "Ã" not in article.text and "\x00" not in article.text
 
 
 @pytest.mark.parametrize("content", ["", "  \n\t\n", "---\ntitle: seul\n---\n"])
