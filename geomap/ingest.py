@@ -167,6 +167,20 @@ def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _article(meta: dict[str, Any], text: str, *, default_id: str, path: Path, encoding: str) -> Article:
+    """An Article from its text and its metadata (front matter or JSON record)."""
+    return Article(
+        id=str(meta.get("id") or default_id),
+        text=text,
+        title=_text_or_none(meta.get("title")),
+        date=parse_date(meta.get("date")),
+        url=_text_or_none(meta.get("url")),
+        source=_text_or_none(meta.get("source")),
+        path=str(path),
+        encoding=encoding,
+    )
+
+
 def read_text_file(path: Path) -> Article:
     """A .txt or .md file, with an optional YAML front matter (title, date, url, source)."""
     text, encoding = decode(path.read_bytes(), str(path))
@@ -185,16 +199,7 @@ def read_text_file(path: Path) -> Article:
         text = re.sub(r"[^\n]", " ", text[: match.end()]) + text[match.end() :]
     if not text.strip():
         raise InputError(str(path), "empty article (no text)")
-    return Article(
-        id=str(meta.get("id") or path.stem),
-        text=text,
-        title=_text_or_none(meta.get("title")),
-        date=parse_date(meta.get("date")),
-        url=_text_or_none(meta.get("url")),
-        source=_text_or_none(meta.get("source")),
-        path=str(path),
-        encoding=encoding,
-    )
+    return _article(meta, text, default_id=path.stem, path=path, encoding=encoding)
 
 
 def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
@@ -224,15 +229,8 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
         if not record["text"].strip():
             errors.append(InputError(str(path), "empty article (no text)", line=number))
             continue
-        yield Article(
-            id=str(record.get("id") or f"{path.stem}-{number}"),
-            text=record["text"],
-            title=_text_or_none(record.get("title")),
-            date=parse_date(record.get("date")),
-            url=_text_or_none(record.get("url")),
-            source=_text_or_none(record.get("source")),
-            path=str(path),
-            encoding=encoding,
+        yield _article(
+            record, record["text"], default_id=f"{path.stem}-{number}", path=path, encoding=encoding
         )
 
 

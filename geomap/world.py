@@ -27,7 +27,8 @@ INDEX_VERSION = 2
 MAX_CANDIDATES = 25
 
 
-def _settlement_kind(population: int) -> str:
+def settlement_kind(population: int) -> str:
+    """A settlement's kind from its population: city (50,000+), town (5,000+) or village."""
     if population >= 50_000:
         return "city"
     if population >= 5_000:
@@ -162,7 +163,7 @@ class WorldTier:
                 Place(
                     id=f"gn-{gid}",
                     name=place_name,
-                    kind=_settlement_kind(population),
+                    kind=settlement_kind(population),
                     country=country,
                     lat=lat,
                     lon=lon,
