@@ -227,14 +227,16 @@ _ACTOR_VERB = re.compile(
     r"assur|répond|réagi|menac|demand|insist|soulign|qualifi|averti|nié|nie|reconn|confirm|signal|inform|"
     r"invoqu|envoy|protest|dénonc|réclam|refus|prévenu|prévient|considér|juge|salu|craint|plaid|tient|tenu|"
     r"impliqu|libér|quitt|cédé|céder|signé|perdu|retir|déploy|soutien|soutenu|préoccup|inquiet|exprim|"
-    r"ordonn|décid|décrét|imposé|instaur|bloqué)",
+    r"ordonn|décid|décrét|imposé|instaur|bloqué|présent|montr|évoqu|transfér|parrain|réclam|salu|promet|promis)",
     re.I,
 )
+_COORDINATED_NAME = re.compile(r"^\s*(?:et|ou|,)\s+(?:l'|la |le )?[A-ZÉÈ][\w'-]+(?:\s+[A-ZÉÈ][\w'-]+)?(?=\s)")
 _INVERTED_SUBJECT = re.compile(r"\w*\s+(?:le|la|l'|les|un|une|son|sa|ses|leur|leurs|M\.|Mme)\b", re.I)
 # "le ministère de la Défense à Erevan": the seat of whoever speaks, not the scene.
 _SEAT_BEFORE_WORDS = (
     r"(?:ministère|ministre|gouvernement|porte-parole|ambassade|bureau|parlement|présidence|autorités|"
-    r"agence|journal|correspondant|envoyé|Kremlin|état-major|commandement|conférence de presse)"
+    r"agence|journal|correspondant|envoyé|Kremlin|état-major|commandement|conférence de presse|"
+    r"basée?s?|installée?s?|établie?s?|siège|siégeant|institut|centre|organisation)"
 )
 _DET = r"(?:\s*(?:l'|d')|\s+(?:la|le|les|de|du|des|de la))*\s*$"
 # the seat is named right after its institution: no verb and no "que" between them
@@ -276,6 +278,9 @@ _LOCATIVE_BEFORE = re.compile(
     # the object of an event noun is where it happened: "le bombardement de Stepanakert", "le blocus du
     # corridor", "la prise de Choucha" (for countries see _AGENT_NOUN_BEFORE)
     r"|" + _EVENT_NOUNS + r"(?:\s+\w+)?\s*(?:de|du|des|d')"
+    # the object of an attack verb is its target: "ont visé Kharkiv", "a bombardé Stepanakert"
+    r"|\b(?:visée?s?|ciblée?s?|frappée?s?|bombardée?s?|pilonnée?s?|attaquée?s?|touchée?s?|atteinte?s?|"
+    r"pris pour cible|prise pour cible|encerclée?s?|assiégée?s?)"
     r")" + _DET,
     re.I,
 )
@@ -284,7 +289,7 @@ _COORDINATION = re.compile(r"^\s*(?:,|et|ou)\s*(?:à|au|en|de|d'|dans)?" + _DET,
 # Talks, calls and summits: a capital named in such a sentence is the venue, not the scene.
 _DIPLOMACY = re.compile(
     r"\b(?:pourparlers|négoci|médiation|sommet|réunion|rencontre|entretien|conversation|téléphon|"
-    r"discussions?|consultations?|visite)",
+    r"discussions?|consultations?|visite|accord|traité|parrain|sign|conclu|paraph)",
     re.I,
 )
 _DEMONYM_AREA = re.compile(
@@ -502,8 +507,8 @@ class IncidentDetector:
             place = r.place
             if role == "actor" or place.kind in ("continent", "sea"):
                 continue
-            if place.kind == "country" and role != "locative":
-                continue
+            if _speaks_for_a_state(place) and role != "locative":
+                continue  # countries and capitals not introduced as places are the states that act
             if diplomacy and place.kind == "city" and place.population >= 500_000:
                 continue
             precision = (
@@ -528,12 +533,19 @@ class IncidentDetector:
         return []
 
 
+def _speaks_for_a_state(place: Place) -> bool:
+    """Countries and big cities (capitals mostly) stand for governments unless a cue makes them places."""
+    return place.kind == "country" or (place.kind == "city" and place.population >= 500_000)
+
+
 def _acts(after: str) -> bool:
-    """The name is the subject of a speech or political verb ("Bakou a rejeté", "Erevan, lui, accuse").
+    """The name is the subject of a speech or political verb ("Bakou a rejeté", "Erevan, lui, accuse",
+    "Washington et Paris réclamaient").
 
     A verb reached across a comma and followed by its own subject is an inverted report of the
     whole sentence ("près de Sotk, a annoncé le ministère"), not the name's act.
     """
+    after = _COORDINATED_NAME.sub("", after, count=1)
     match = _ACTOR_VERB.match(after)
     if match is None:
         return False
