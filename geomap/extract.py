@@ -241,10 +241,11 @@ class Extractor:
         gaz = [strip_determiners(s) for s in doc.spans.get(SPANS_KEY, [])]
         gaz = filter_spans([s for s in gaz if len(s)])
         ents = [e for e in doc.ents if e.label_ in ("LOC", "PER", "ORG", "MISC")]
+        entity_at = {i: e for e in ents for i in range(e.start, e.end)}  # entities do not overlap
         chosen: list[tuple[Span, str]] = []
         taken: set[int] = set()
         for span in gaz:
-            if self._part_of_longer_name(span, ents):
+            if self._part_of_longer_name(span, entity_at.get(span.start)):
                 continue
             chosen.append((span, "gazetteer"))
             taken.update(range(span.start, span.end))
@@ -268,23 +269,18 @@ class Extractor:
         chosen = [(s, o) for s, o in chosen if not is_look_alike(s)]
         return sorted(chosen, key=lambda pair: pair[0].start)
 
-    def _part_of_longer_name(self, span: Span, ents: list[Span]) -> bool:
-        """A gazetteer name inside a longer unknown proper name: "Bagdad Amreyev", "Radio Free Europe"."""
-        for ent in ents:
-            if (
-                ent.start <= span.start
-                and span.end <= ent.end
-                and (ent.start, ent.end) != (span.start, span.end)
-            ):
-                outer = strip_determiners(ent)
-                if "\n" in outer.text or self.gazetteer.lookup(outer.text):
-                    continue
-                extra = [t for t in outer if t.i < span.start or t.i >= span.end]
-                words = [t for t in extra if t.is_alpha]
-                if any(t.is_punct for t in extra) or any(self.gazetteer.lookup(t.text) for t in words):
-                    continue  # a list or an apposition of places ("Choucha – Chouchi"), not one name
-                if words and all(t.is_title for t in words):
-                    return True
+    def _part_of_longer_name(self, span: Span, ent: Span | None) -> bool:
+        """A gazetteer name inside a longer unknown proper name: "Bagdad Amreyev", "Radio Free Europe"
+        (``ent`` is the model's entity at the name's first token, if any)."""
+        if ent is not None and span.end <= ent.end and (ent.start, ent.end) != (span.start, span.end):
+            outer = strip_determiners(ent)
+            extra = [t for t in outer if t.i < span.start or t.i >= span.end]
+            words = [t for t in extra if t.is_alpha]
+            known = "\n" in outer.text or self.gazetteer.lookup(outer.text)
+            # a list or an apposition of places ("Choucha – Chouchi") is not one name
+            listed = any(t.is_punct for t in extra) or any(self.gazetteer.lookup(t.text) for t in words)
+            if not known and not listed and words and all(t.is_title for t in words):
+                return True
         return hyphen_compound(span, self.gazetteer)
 
 

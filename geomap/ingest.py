@@ -20,6 +20,8 @@ from geomap.errors import InputError
 from geomap.models import Article
 
 log = logging.getLogger("geomap")
+# Longer articles are refused by name: the statistical model reads at most this many characters.
+MAX_CHARS = 1_000_000
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
@@ -167,16 +169,36 @@ def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: a few bytes of "&a [*a, *a ...]" cannot grow into megabytes."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not allowed in front matter")
+        return super().compose_node(parent, index)
+
+
+def _printable(text: str) -> str:
+    """A file name's text made safe to print and to write as UTF-8 (undecodable bytes replaced)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _article(meta: dict[str, Any], text: str, *, default_id: str, path: Path, encoding: str) -> Article:
     """An Article from its text and its metadata (front matter or JSON record)."""
+    if len(text) > MAX_CHARS:
+        raise InputError(
+            str(path),
+            f"article too long ({len(text):,} characters; the limit is "
+            f"{MAX_CHARS:,}): split it into several articles",
+        )
     return Article(
-        id=str(meta.get("id") or default_id),
+        id=_printable(str(meta.get("id") or default_id)),
         text=text,
         title=_text_or_none(meta.get("title")),
         date=parse_date(meta.get("date")),
         url=_text_or_none(meta.get("url")),
         source=_text_or_none(meta.get("source")),
-        path=str(path),
+        path=_printable(str(path)),
         encoding=encoding,
     )
 
@@ -189,7 +211,7 @@ def read_text_file(path: Path) -> Article:
     match = _FRONT_MATTER.match(text)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1))
+            loaded = yaml.load(match.group(1), Loader=_FrontMatterLoader)
         except yaml.YAMLError as exc:
             raise InputError(str(path), f"malformed front matter ({exc.__class__.__name__})") from exc
         if loaded is not None and not isinstance(loaded, dict):
@@ -213,6 +235,9 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            errors.append(InputError(str(path), "JSON nested too deeply", line=number))
+            continue
         except json.JSONDecodeError as exc:
             errors.append(InputError(str(path), f"invalid JSON ({exc.msg})", line=number))
             continue
@@ -229,9 +254,12 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
         if not record["text"].strip():
             errors.append(InputError(str(path), "empty article (no text)", line=number))
             continue
-        yield _article(
-            record, record["text"], default_id=f"{path.stem}-{number}", path=path, encoding=encoding
-        )
+        try:
+            yield _article(
+                record, record["text"], default_id=f"{path.stem}-{number}", path=path, encoding=encoding
+            )
+        except InputError as exc:
+            errors.append(InputError(exc.path, exc.problem, line=number))
 
 
 def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> list[Path]:
@@ -243,7 +271,11 @@ def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> lis
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
             if not found:
                 errors.append(InputError(str(path), "directory holds no .txt, .md or .jsonl file"))
-            files.extend(p for p in found if p.is_file())
+            for p in found:
+                if p.is_file():
+                    files.append(p)
+                elif p.is_symlink() and not p.exists():
+                    errors.append(InputError(str(p), "broken symbolic link"))
         elif path.is_file():
             files.append(path)
         elif path.is_symlink():
