@@ -31,6 +31,7 @@ from geopy.exc import (
     GeocoderInsufficientPrivileges,
     GeocoderParseError,
     GeocoderQuotaExceeded,
+    GeocoderRateLimited,
     GeocoderTimedOut,
     GeocoderUnavailable,
     GeopyError,
@@ -71,6 +72,7 @@ _SWITCH_OFF = (
     GeocoderUnavailable,
     GeocoderTimedOut,
     GeocoderQuotaExceeded,
+    GeocoderRateLimited,
     GeocoderAuthenticationFailure,
     GeocoderInsufficientPrivileges,
 )
@@ -312,14 +314,30 @@ def make_geocoder(config: GeocoderConfig, *, clock: Clock | None = None) -> Rate
         # geopy's GeoNames.geocode takes neither a language nor a row limit: results are cut to five.
         geonames = _GeoNames(config.username, **options)
         geocode = partial(geonames.geocode, exactly_one=False)
+    clock = clock or Clock()
     return _RateLimiter(
-        geocode,
-        clock=clock or Clock(),
+        _honouring_retry_after(geocode, clock=clock, cap=config.timeout),
+        clock=clock,
         min_delay_seconds=config.min_delay,
         max_retries=config.max_retries,
         error_wait_seconds=max(config.error_wait, config.min_delay),
         swallow_exceptions=False,
     )
+
+
+def _honouring_retry_after(geocode: Callable[..., Any], *, clock: Clock, cap: float) -> Callable[..., Any]:
+    """``geocode`` that, answered HTTP 429 with a Retry-After, waits that long (at most ``cap``
+    seconds, the per-request timeout) before letting the rate limiter retry."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return geocode(*args, **kwargs)
+        except GeocoderRateLimited as error:
+            if error.retry_after:
+                clock.sleep(min(float(error.retry_after), cap))
+            raise
+
+    return call
 
 
 def normalise_query(name: str) -> str:

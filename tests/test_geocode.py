@@ -100,8 +100,9 @@ def handler_for(service: FakeService) -> type[BaseHTTPRequestHandler]:
             try:
                 if what == "500":
                     self.send(500, b"Internal Server Error", "text/plain")
-                elif what == "429":
-                    self.send(429, b"Too Many Requests", "text/plain", **{"Retry-After": "0"})
+                elif what.startswith("429"):  # "429" or "429:<seconds to retry after>"
+                    after = what.partition(":")[2] or "0"
+                    self.send(429, b"Too Many Requests", "text/plain", **{"Retry-After": after})
                 elif what == "html":
                     self.send(200, b"<html><body>Service en maintenance</body></html>", "text/html")
                 elif what == "wrong-json":
@@ -482,3 +483,14 @@ def test_default_cache_path_is_in_the_user_cache_dir() -> None:
     assert config.cache_path is not None
     assert config.cache_path.name == "geocoder.sqlite"
     assert "geomap" in config.cache_path.parts
+
+
+def test_http_429_retry_after_is_honoured_within_the_timeout(serve: Any, tmp_path: Path) -> None:
+    """Retry-After: 1 is waited for; Retry-After: 3600 is cut to the per-request timeout (2 s)."""
+    service = serve("nominatim", script=["429:1", "429:3600"])
+    clock = FakeClock()
+    tier = GeocoderTier(make_config(service, tmp_path), clock=clock)
+    places = tier.candidates("Jermuk")
+    assert places and close_to(places[0], JERMUK)
+    assert len(service.requests) == 3
+    assert 1.0 in clock.slept and 2.0 in clock.slept and max(clock.slept) <= 2.0
