@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,19 @@ class Pipeline:
             )
             yield DocumentResult(parsed.article, resolutions, found)
 
+    def _documents_in(
+        self, articles: Iterable[Article], count: int, workers: int
+    ) -> Iterator[DocumentResult]:
+        if workers <= 1 or count < MIN_ARTICLES_PER_WORKER * 2:
+            yield from self.documents(articles)
+            return
+        global _FORKED
+        _FORKED = self  # forked workers inherit the loaded pipeline instead of loading their own
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for batch in pool.map(_process_batch, _batches(articles, BATCH_SIZE)):
+                yield from batch
+
     def _resolve(self, parsed: ParsedArticle) -> list[Resolution]:
         return self.resolver.resolve(
             parsed.mentions, cues=parsed.cues, area_cues=parsed.area_cues, weak_cues=parsed.weak_cues
@@ -92,8 +107,13 @@ class Pipeline:
         inputs: Iterable[str | Path],
         *,
         progress: Callable[[Iterable[Article]], Iterable[Article]] | None = None,
+        workers: int = 1,
     ) -> Result:
-        """Process every input; bad inputs are recorded in ``Result.problems`` and skipped."""
+        """Process every input; bad inputs are recorded in ``Result.problems`` and skipped.
+
+        With ``workers`` > 1 and enough articles, batches of articles go to forked worker processes
+        that share the loaded models; results come back in input order, so the outputs are the same.
+        """
         result = Result()
         errors: list[InputError] = []
         started = time.perf_counter()
@@ -101,7 +121,7 @@ class Pipeline:
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
         stream: Iterable[Article] = progress(articles) if progress else articles
         started = time.perf_counter()
-        for doc in self.documents(stream):
+        for doc in self._documents_in(stream, len(articles), workers):
             result.articles.append(doc.article)
             result.resolutions.extend(doc.resolutions)
             result.incidents.extend(doc.incidents)
@@ -114,6 +134,32 @@ class Pipeline:
             result.timings["zones_s"] = round(time.perf_counter() - started, 3)
         result.problems = [str(e) for e in errors]
         return result
+
+
+BATCH_SIZE = 16
+MIN_ARTICLES_PER_WORKER = 16
+_FORKED: Pipeline | None = None
+
+
+def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    for article in articles:
+        batch.append(article)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _process_batch(batch: list[Article]) -> list[DocumentResult]:
+    """In a worker process: the pipeline the parent had loaded when it forked, on one batch."""
+    assert _FORKED is not None, "workers are forked from a process that set the pipeline"
+    for tier in _FORKED.resolver.tiers:
+        reopen = getattr(tier, "after_fork", None)
+        if reopen is not None:
+            reopen()  # an SQLite connection must not cross a fork
+    return list(_FORKED.documents(batch))
 
 
 def summary(result: Result) -> dict[str, Any]:

@@ -136,6 +136,7 @@ class WorldTier:
     source: str = "geonames"
     _con: sqlite3.Connection | None = field(default=None, init=False, repr=False)
     _memo: dict[str, list[Place]] = field(default_factory=dict, init=False, repr=False)
+    _pid: int = field(default_factory=os.getpid, init=False, repr=False)
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
@@ -145,6 +146,12 @@ class WorldTier:
                 build_index(geonames_source(), path)
             self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         return self._con
+
+    def after_fork(self) -> None:
+        """In a forked process: open a connection of its own on the next lookup (once per process)."""
+        pid = os.getpid()
+        if self._pid != pid:
+            self._con, self._pid = None, pid
 
     def candidates(self, name: str) -> list[Place]:
         """Places named ``name``, most populous first (at most 25); when no name has its exact key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -33,6 +34,13 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     help="Folder for map.html, the GeoJSON files, incidents.csv and summary.json.",
 )
 @click.option("--title", default="geomap incidents", show_default=True, help="Title shown on the map.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="all cores",
+    help="Processes working on articles in parallel (used from a few dozen articles on).",
+)
 @click.option("--png", is_flag=True, help="Also write map.png, a static picture for reports.")
 @click.option(
     "--cdn",
@@ -57,6 +65,7 @@ def build(
     png: bool,
     cdn: bool,
     zone_km: tuple[float, ...],
+    workers: int,
 ) -> None:
     """Map the incidents and places of INPUTS (files or folders; default: seeds/) into OUT."""
     from geomap.pipeline import write_outputs
@@ -68,7 +77,7 @@ def build(
     started = time.perf_counter()
     try:
         pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km))
-        result = pipeline.run(inputs, progress=progress(is_quiet(ctx)))
+        result = pipeline.run(inputs, progress=progress(is_quiet(ctx)), workers=workers)
         code = report_problems(result.problems, len(result.articles))
         if code == 1:
             ctx.exit(1)
