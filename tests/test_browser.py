@@ -326,3 +326,45 @@ def test_map_of_undated_incidents_works(built_undated: Path, open_map: Any) -> N
     assert m.errors == []
     assert m.find_markers()["markers"] == 1
     assert m.open_popup(0)["evidence"] == collection["features"][0]["properties"]["evidence"]
+
+
+def test_a_large_map_is_compact_clustered_and_safe(tmp_path: Path, open_map: Any) -> None:
+    """Thousands of incidents become one compact array drawn by the browser: every marker is there,
+    a popup shows its evidence as text, and hostile text runs nothing."""
+    import datetime as dt
+
+    from geomap.maps import LARGE_MAP, build_map, render_map
+    from geomap.models import Incident, Place
+
+    count = LARGE_MAP + 500
+    hostile = 'Tirs à Tegh <script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2"> ${1+1}'
+    incidents = [
+        Incident(
+            id=str(k), doc=f"d{k}", event_type="Battles", sub_event_type="Armed clash",
+            place=Place(id=f"p{k % 50}", name="Tegh", kind="village", country="AM",
+                        lat=39.4 + (k % 50) / 100, lon=46.2 + (k % 37) / 100),
+            mention="Tegh", geo_precision=1, evidence=f"{hostile} n°{k}", date=dt.date(2022, 9, 13),
+            date_precision="day", fatalities=k % 3 or None,
+        )
+        for k in range(count)
+    ]  # fmt: skip
+    path = tmp_path / "large.html"
+    html = render_map(build_map(incidents, [], title="large"))
+    assert html.count("L.circleMarker(") == 1  # one marker factory, not one object per incident
+    path.write_text(html, encoding="utf-8")
+    m = open_map(path)
+    counted = m.page.evaluate(
+        """() => { const map = window[Object.keys(window).find(k => k.startsWith('map_'))]; let n = 0;
+        map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) n += l.getLayers().length; });
+        return n; }"""
+    )
+    assert counted == count
+    shown = m.page.evaluate(
+        """() => { const map = window[Object.keys(window).find(k => k.startsWith('map_'))]; let cluster;
+        map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) cluster = l; });
+        const marker = cluster.getLayers()[7]; cluster.removeLayer(marker); map.addLayer(marker);
+        marker.openPopup(); return document.querySelector('.geomap-evidence').textContent; }"""
+    )
+    assert shown.startswith(f"{hostile} n°") and int(shown.rsplit("n°", 1)[1]) < count
+    assert m.page.evaluate("() => window.__pwned") is None
+    assert m.errors == []
