@@ -160,7 +160,9 @@ def build_map(
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_title_and_legend(fmap, title, sorted({i.sub_event_type for i in incidents}))
     if incidents:
-        lats, lons = [i.place.lat for i in incidents], [i.place.lon for i in incidents]
+        # fit to the incidents placed at a settlement or district; a country's centre would zoom out
+        framed = [i for i in incidents if i.geo_precision < 3] or list(incidents)
+        lats, lons = [i.place.lat for i in framed], [i.place.lon for i in framed]
         fmap.fit_bounds([[min(lats) - 0.3, min(lons) - 0.3], [max(lats) + 0.3, max(lons) + 0.3]])
     return fmap
 
@@ -299,7 +301,7 @@ def _add_zones(fmap: folium.Map, zones: dict[str, Any]) -> None:
 
         def band_style(feature: dict[str, Any]) -> dict[str, Any]:
             index = widths.index(feature["properties"].get("width_km")) if widths else 0
-            colour = ZONE_COLOURS[min(index, len(ZONE_COLOURS) - 1)]
+            colour = ZONE_COLOURS[max(0, len(ZONE_COLOURS) - 1 - index)]  # the nearest band darkest
             return {"color": colour, "weight": 0, "fillColor": colour, "fillOpacity": 0.35}
 
         folium.GeoJson(
