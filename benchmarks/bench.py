@@ -141,10 +141,10 @@ def bench_workers(articles: list, workers: int) -> float:
     pipeline = Pipeline()
     list(pipeline.documents(articles[:5]))
     started = time.perf_counter()
-    list(pipeline._documents_in(articles, len(articles), 1))
+    list(pipeline.documents_with_workers(articles, len(articles), 1))
     alone = time.perf_counter() - started
     started = time.perf_counter()
-    list(pipeline._documents_in(articles, len(articles), workers))
+    list(pipeline.documents_with_workers(articles, len(articles), workers))
     return alone / (time.perf_counter() - started)
 
 

@@ -84,9 +84,10 @@ class Pipeline:
             )
             yield DocumentResult(parsed.article, resolutions, found)
 
-    def _documents_in(
+    def documents_with_workers(
         self, articles: Iterable[Article], count: int, workers: int
     ) -> Iterator[DocumentResult]:
+        """``documents`` spread over ``workers`` forked processes when ``count`` articles justify it."""
         if workers <= 1 or count < MIN_ARTICLES_PER_WORKER * 2:
             yield from self.documents(articles)
             return
@@ -121,7 +122,7 @@ class Pipeline:
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
         stream: Iterable[Article] = progress(articles) if progress else articles
         started = time.perf_counter()
-        for doc in self._documents_in(stream, len(articles), workers):
+        for doc in self.documents_with_workers(stream, len(articles), workers):
             result.articles.append(doc.article)
             result.resolutions.extend(doc.resolutions)
             result.incidents.extend(doc.incidents)

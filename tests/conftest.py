@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,12 @@ def pipeline(gazetteer: Gazetteer) -> Pipeline:
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _keep_log_level() -> Iterator[None]:
+    """CLI runs with -q/-v set the "geomap" logger's level; each test module gets it back after."""
+    logger = logging.getLogger("geomap")
+    level = logger.level
+    yield
+    logger.setLevel(level)

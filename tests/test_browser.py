@@ -7,7 +7,6 @@ serves the whole module and each test opens (and closes) its own page.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -124,15 +123,6 @@ JAVASCRIPT_HREFS = """() => [...document.querySelectorAll("[href], [src], [actio
     .flatMap((e) => ["href", "src", "action", "formaction"].map((a) => e.getAttribute(a)))
     .map((v) => (v === null ? "" : v.replace(/[\\s\\u0000-\\u001f]/g, "").toLowerCase()))
     .filter((v) => v.startsWith("javascript:"))"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _keep_log_level() -> Iterator[None]:
-    """-q sets the "geomap" logger's level; give other test modules theirs back."""
-    logger = logging.getLogger("geomap")
-    level = logger.level
-    yield
-    logger.setLevel(level)
 
 
 def build(articles: dict[str, str], root: Path) -> Path:

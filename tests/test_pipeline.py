@@ -21,8 +21,8 @@ def articles(count: int) -> list[Article]:
 
 def test_two_workers_give_the_same_documents_in_the_same_order(pipeline: Pipeline) -> None:
     batch = articles(MIN_ARTICLES_PER_WORKER * 3)
-    alone = list(pipeline._documents_in(batch, len(batch), 1))
-    parallel = list(pipeline._documents_in(batch, len(batch), 2))
+    alone = list(pipeline.documents_with_workers(batch, len(batch), 1))
+    parallel = list(pipeline.documents_with_workers(batch, len(batch), 2))
     assert [d.article.id for d in parallel] == [a.id for a in batch]
     assert [(d.resolutions, d.incidents) for d in parallel] == [(d.resolutions, d.incidents) for d in alone]
     assert sum(len(d.incidents) for d in parallel) >= len(batch)

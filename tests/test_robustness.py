@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import os
 import re
 import shutil
@@ -168,15 +167,6 @@ def check_folder_names(out: Path) -> None:
 
 def load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _keep_log_level() -> Iterator[None]:
-    """-q/-v set the "geomap" logger's level; give other test modules theirs back."""
-    logger = logging.getLogger("geomap")
-    level = logger.level
-    yield
-    logger.setLevel(level)
 
 
 # --- a corpus of bad inputs -------------------------------------------------------------------
