@@ -135,6 +135,15 @@ class Incident:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentResult:
+    """What the pipeline found in one article."""
+
+    article: Article
+    resolutions: list[Resolution]
+    incidents: list[Incident] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class Result:
     """What one run of the pipeline produced."""
@@ -145,6 +154,7 @@ class Result:
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     zones: dict[str, Any] | None = None  # zones.geojson: border, bands and sectors with incident counts
+    reused: int = 0  # articles whose results came from the incremental store
 
 
 def point_geometry(lat: float, lon: float) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +27,42 @@ from geomap.export import (
 )
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
+from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import iter_articles
-from geomap.models import Article, Incident, Resolution, Result
+from geomap.models import Article, DocumentResult, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier
+from geomap.store import ResultStore, document_from, plain
 from geomap.world import WorldTier
 from geomap.zones import BorderZones, ZoneConfig
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentResult:
-    """What the pipeline found in one article."""
+class Settings:
+    """What a pipeline is built from. Picklable and printable: workers on other machines build the
+    same pipeline from it, and the incremental store keys results by its ``repr``."""
 
-    article: Article
-    resolutions: list[Resolution]
-    incidents: list[Incident] = field(default_factory=list)
+    world: bool = True  # the offline world tier (GeoNames cities500)
+    geocoder: GeocoderConfig | None = None  # the online fallback, None when offline
+
+    def identity(self) -> str:
+        """What of these settings the results depend on (not timeouts, rates or cache paths)."""
+        g = self.geocoder
+        online = "offline"
+        if g is not None:
+            online = f"{g.provider}|{g.scheme}://{g.domain or ''}|{g.language}|{g.username or ''}"
+        return f"world={self.world};geocoder={online}"
+
+    def geocoder_shared(self, processes: int) -> Settings:
+        """These settings for one of ``processes`` processes geocoding at once: each waits
+        ``processes`` times longer between requests, so that together they keep the provider's rate."""
+        if self.geocoder is None or processes <= 1:
+            return self
+        return replace(self, geocoder=replace(self.geocoder, min_delay=self.geocoder.min_delay * processes))
 
 
 class Pipeline:
-    """Models and gazetteers loaded once; articles streamed through every stage."""
+    """Models and gazetteers loaded once (on first use); articles streamed through every stage."""
 
     def __init__(
         self,
@@ -55,16 +73,64 @@ class Pipeline:
         zones: ZoneConfig | None = None,
         with_zones: bool = True,
     ) -> None:
-        self.gazetteer = gazetteer or default_gazetteer()
-        self.extractor = Extractor(self.gazetteer)
-        tiers: list[Tier] = [GazetteerTier(self.gazetteer)]
-        if world:
-            tiers.append(WorldTier(stop=self.gazetteer.stop))
-        self.resolver = Resolver([*tiers, *extra_tiers])
-        self.detector = IncidentDetector(self.gazetteer)
+        self._gazetteer = gazetteer
+        self._world = world
+        self._extra_tiers = list(extra_tiers)
         self.zone_config = zones or ZoneConfig()
         self.with_zones = with_zones
         self._zones: BorderZones | None = None
+        # A pipeline built from the defaults can be described, hence rebuilt by workers elsewhere.
+        described = gazetteer is None and not extra_tiers
+        self.settings: Settings | None = Settings(world=world) if described else None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        processes: int = 1,
+        zones: ZoneConfig | None = None,
+        with_zones: bool = True,
+    ) -> Pipeline:
+        """The pipeline ``settings`` describe (the default gazetteer, the world tier, the geocoder),
+        for one of ``processes`` processes that share the online geocoder's rate."""
+        extra: list[Tier] = []
+        if settings.geocoder is not None:
+            from geomap.geocode import GeocoderTier
+
+            extra.append(GeocoderTier(settings.geocoder_shared(processes).geocoder))
+        pipeline = cls(world=settings.world, extra_tiers=extra, zones=zones, with_zones=with_zones)
+        pipeline.settings = settings
+        return pipeline
+
+    @cached_property
+    def gazetteer(self) -> Gazetteer:
+        """The curated gazetteer."""
+        return self._gazetteer or default_gazetteer()
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        """The extraction stage (loads spaCy)."""
+        return Extractor(self.gazetteer)
+
+    @cached_property
+    def resolver(self) -> Resolver:
+        """The resolution stage: the curated gazetteer, the world tier, then any extra tier."""
+        tiers: list[Tier] = [GazetteerTier(self.gazetteer)]
+        if self._world:
+            tiers.append(WorldTier(stop=self.gazetteer.stop))
+        return Resolver([*tiers, *self._extra_tiers])
+
+    @cached_property
+    def detector(self) -> IncidentDetector:
+        """The incident stage."""
+        return IncidentDetector(self.gazetteer)
+
+    def load(self) -> Pipeline:
+        """Load every per-article stage now (before forking workers that should share them)."""
+        for stage in (self.extractor, self.resolver, self.detector):
+            assert stage is not None
+        return self
 
     def zones(self) -> BorderZones | None:
         """The border zones stage, built on first use (None when the gazetteer ships no areas)."""
@@ -92,11 +158,25 @@ class Pipeline:
             yield from self.documents(articles)
             return
         global _FORKED
-        _FORKED = self  # forked workers inherit the loaded pipeline instead of loading their own
+        _FORKED = self.load()  # forked workers inherit the loaded pipeline instead of loading their own
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             for batch in pool.map(_process_batch, _batches(articles, BATCH_SIZE)):
                 yield from batch
+
+    def process(
+        self, articles: Iterable[Article], count: int, *, workers: int = 1, scheduler: str | None = None
+    ) -> Iterator[DocumentResult]:
+        """The per-article stages on ``count`` articles: here, in ``workers`` processes, or on the Dask
+        cluster whose scheduler is at ``scheduler``; results always come in input order."""
+        if scheduler is None:
+            yield from self.documents_with_workers(articles, count, workers)
+            return
+        if self.settings is None:
+            raise ValueError("only a pipeline built from Settings can run on a cluster")
+        from geomap.cluster import documents_on_cluster
+
+        yield from documents_on_cluster(scheduler, self.settings, articles)
 
     def _resolve(self, parsed: ParsedArticle) -> list[Resolution]:
         return self.resolver.resolve(
@@ -107,25 +187,43 @@ class Pipeline:
         self,
         inputs: Iterable[str | Path],
         *,
-        progress: Callable[[Iterable[Article]], Iterable[Article]] | None = None,
+        progress: Callable[[list[Article]], Iterable[Article]] | None = None,
         workers: int = 1,
+        store: ResultStore | None = None,
+        scheduler: str | None = None,
     ) -> Result:
         """Process every input; bad inputs are recorded in ``Result.problems`` and skipped.
 
         With ``workers`` > 1 and enough articles, batches of articles go to forked worker processes
-        that share the loaded models; results come back in input order, so the outputs are the same.
+        that share the loaded models; with ``scheduler``, they go to a Dask cluster. Articles found in
+        ``store`` (same content, same code and settings) are taken from it instead of being processed,
+        and the others are added to it. Results are merged in input order, so the outputs are the
+        same whichever way the articles went.
         """
         result = Result()
         errors: list[InputError] = []
         started = time.perf_counter()
         articles = list(iter_articles(inputs, errors))
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
-        stream: Iterable[Article] = progress(articles) if progress else articles
         started = time.perf_counter()
-        for doc in self.documents_with_workers(stream, len(articles), workers):
+        keys = [store.key(a) for a in articles] if store is not None else []
+        reused: dict[int, DocumentResult] = {}
+        for i, key in enumerate(keys):
+            if (data := store.get(key)) is not None:  # type: ignore[union-attr]
+                reused[i] = document_from(data)
+        todo = [a for i, a in enumerate(articles) if i not in reused]
+        stream = progress(todo) if progress else todo
+        fresh = self.process(stream, len(todo), workers=workers, scheduler=scheduler)
+        for i in range(len(articles)):
+            doc = reused.get(i)
+            if doc is None:
+                doc = next(fresh)
+                if store is not None:
+                    store.put(keys[i], doc.article.id, plain(doc))
             result.articles.append(doc.article)
             result.resolutions.extend(doc.resolutions)
             result.incidents.extend(doc.incidents)
+        result.reused = len(reused)
         result.incidents = merge_reports(result.incidents)
         result.timings["nlp_resolve_incidents_s"] = round(time.perf_counter() - started, 3)
         if self.with_zones and (zones := self.zones()) is not None:
@@ -181,6 +279,7 @@ def summary(result: Result) -> dict[str, Any]:
         "incidents_by_type": dict(sorted(by_type.items())),
         "unresolved": dict(sorted(unresolved.items(), key=lambda kv: (-kv[1], kv[0]))),
         "problems": result.problems,
+        "run": {"reused_articles": result.reused, "processed_articles": len(result.articles) - result.reused},
         "encodings": {a.path or a.id: a.encoding for a in result.articles if a.encoding != "utf-8"},
         "timings": result.timings,
     }

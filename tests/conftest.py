@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,32 @@ def pipeline(gazetteer: Gazetteer) -> Pipeline:
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS
+
+
+FOLIUM_ID = re.compile(rb"[0-9a-f]{32}")  # folium names each map element with a random uuid
+
+
+def _comparable(folder: Path) -> dict[str, bytes]:
+    """The outputs of a build, comparable between runs: map ids masked, run figures left out."""
+    found = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix == ".gpkg":
+            continue
+        data = path.read_bytes()
+        if path.name == "map.html":
+            data = FOLIUM_ID.sub(b"ID", data)
+        if path.name == "summary.json":
+            summary = json.loads(data)
+            del summary["timings"], summary["run"]
+            data = json.dumps(summary, sort_keys=True).encode()
+        found[path.name] = data
+    return found
+
+
+@pytest.fixture(scope="session")
+def comparable() -> Callable[[Path], dict[str, bytes]]:
+    """A function from an output folder to its files, as two runs that did the same work agree on."""
+    return _comparable
 
 
 @pytest.fixture(scope="module", autouse=True)

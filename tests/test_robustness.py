@@ -27,6 +27,7 @@ from geomap.cli import cli
 from geomap.errors import InputError
 from geomap.export import INCIDENT_CSV_COLUMNS
 from geomap.ingest import iter_articles
+from geomap.store import STORE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = (
@@ -45,6 +46,7 @@ HIDDEN_TEMPORARY = re.compile(
     + r")\.[A-Za-z0-9_]+\.(?:tmp|gpkg)(?:-journal|-wal|-shm)?$"
 )
 LOCK_FILE = ".geomap.lock"
+STORE_FILES = {STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm"}  # SQLite's, during a run
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -160,9 +162,9 @@ def check_output(path: Path, scratch: Path) -> None:
 
 
 def check_folder_names(out: Path) -> None:
-    """Only outputs, the lock and hidden temporary files; nothing else named like an output."""
+    """Only outputs, the lock, the store and hidden temporary files; nothing else named like an output."""
     for entry in os.listdir(out):
-        assert entry in OUTPUTS or entry == LOCK_FILE or HIDDEN_TEMPORARY.match(entry), entry
+        assert entry in OUTPUTS or entry in {LOCK_FILE, *STORE_FILES} or HIDDEN_TEMPORARY.match(entry), entry
 
 
 def load(path: Path) -> Any:

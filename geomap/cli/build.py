@@ -41,6 +41,17 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     show_default="all cores",
     help="Processes working on articles in parallel (used from a few dozen articles on).",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the per-article stages on this Dask cluster: its scheduler's address "
+    "(tcp://host:8786) or scheduler file. Needs geomap[dask] here and on every worker.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Process every article again instead of reusing the results kept in OUT from earlier runs.",
+)
 @click.option("--png", is_flag=True, help="Also write map.png, a static picture for reports.")
 @click.option(
     "--cdn",
@@ -66,9 +77,12 @@ def build(
     cdn: bool,
     zone_km: tuple[float, ...],
     workers: int,
+    scheduler: str | None,
+    full: bool,
 ) -> None:
     """Map the incidents and places of INPUTS (files or folders; default: seeds/) into OUT."""
     from geomap.pipeline import write_outputs
+    from geomap.store import STORE_NAME, ResultStore, fingerprint
 
     if not inputs:
         if not Path("seeds").is_dir():
@@ -76,8 +90,12 @@ def build(
         inputs = (Path("seeds"),)
     started = time.perf_counter()
     try:
-        pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km))
-        result = pipeline.run(inputs, progress=progress(is_quiet(ctx)), workers=workers)
+        pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km), processes=workers)
+        store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
+        with store:
+            result = pipeline.run(
+                inputs, progress=progress(is_quiet(ctx)), workers=workers, store=store, scheduler=scheduler
+            )
         code = report_problems(result.problems, len(result.articles))
         if code == 1:
             ctx.exit(1)
@@ -87,7 +105,8 @@ def build(
         raise click.ClickException(str(exc)) from exc
     if not is_quiet(ctx):
         click.echo(
-            f"{len(result.articles)} articles, {len(result.incidents)} incidents, "
+            f"{len(result.articles)} articles ({result.reused} unchanged since the last run), "
+            f"{len(result.incidents)} incidents, "
             f"{sum(1 for r in result.resolutions if r.place)} resolved mentions -> "
             + ", ".join(str(p) for p in written),
             err=True,

@@ -15,16 +15,11 @@ EXIT_PARTIAL = 3
 
 
 def make_pipeline(ctx: click.Context, **options):  # -> geomap.pipeline.Pipeline (imported lazily)
-    """The pipeline with the tiers the command line asked for (``options`` go to Pipeline)."""
-    from geomap.pipeline import Pipeline
+    """The pipeline with the tiers the command line asked for (``options`` go to
+    ``Pipeline.from_settings``)."""
+    from geomap.pipeline import Pipeline, Settings
 
-    config = geocoder_config(ctx)
-    extra = []
-    if config is not None:
-        from geomap.geocode import GeocoderTier
-
-        extra.append(GeocoderTier(config))
-    return Pipeline(extra_tiers=extra, **options)
+    return Pipeline.from_settings(Settings(geocoder=geocoder_config(ctx)), **options)
 
 
 def progress(quiet: bool):

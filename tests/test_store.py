@@ -1,0 +1,156 @@
+"""The incremental store: unchanged articles are taken from it, and the outputs stay those of a full run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from geomap.cli import cli
+from geomap.models import Article, Result
+from geomap.pipeline import Pipeline, Settings, write_outputs
+from geomap.store import (
+    STORE_NAME,
+    ResultStore,
+    StoreError,
+    article_key,
+    document_from,
+    fingerprint,
+    plain,
+)
+
+Comparable = Callable[[Path], dict[str, bytes]]
+
+
+def build(pipeline: Pipeline, corpus: Path, out: Path, *, fp: str = "fp", reuse: bool = True) -> Result:
+    with ResultStore(out / STORE_NAME, fp, reuse=reuse) as store:
+        result = pipeline.run([corpus], store=store)
+    write_outputs(result, out)
+    return result
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, seeds_dir: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in sorted(seeds_dir.glob("*.txt"))[:3]:
+        shutil.copy(path, folder)
+    return folder
+
+
+def test_adding_articles_processes_only_them_and_gives_the_full_outputs(
+    pipeline: Pipeline, corpus: Path, seeds_dir: Path, tmp_path: Path, comparable: Comparable
+) -> None:
+    out = tmp_path / "maps"
+    first = build(pipeline, corpus, out)
+    assert (first.reused, len(first.articles)) == (0, 3)
+    for path in sorted(seeds_dir.glob("*.txt"))[3:]:
+        shutil.copy(path, corpus)
+
+    again = build(pipeline, corpus, out)
+    assert (again.reused, len(again.articles)) == (3, 5)
+    assert json.loads((out / "summary.json").read_text())["run"] == {
+        "reused_articles": 3,
+        "processed_articles": 2,
+    }
+
+    full = build(pipeline, corpus, tmp_path / "full", reuse=False)
+    assert full.reused == 0
+    assert again.resolutions == full.resolutions
+    assert again.incidents == full.incidents
+    assert comparable(out) == comparable(tmp_path / "full")
+    assert len(again.incidents) > 0
+
+
+def test_a_changed_article_is_processed_again_and_a_removed_one_leaves_the_store(
+    pipeline: Pipeline, corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "maps"
+    build(pipeline, corpus, out)
+    changed, removed, *_ = sorted(corpus.glob("*.txt"))
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nDes tirs ont visé Tegh mardi.\n")
+    removed.unlink()
+
+    result = build(pipeline, corpus, out)
+    assert (result.reused, len(result.articles)) == (1, 2)
+    assert any(r.mention.text == "Tegh" for r in result.resolutions)
+    with sqlite3.connect(out / STORE_NAME) as db:
+        docs = sorted(row[0] for row in db.execute("SELECT doc FROM results"))
+    assert docs == sorted(a.id for a in result.articles)
+
+
+def test_other_code_or_settings_reuse_nothing(pipeline: Pipeline, corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maps"
+    build(pipeline, corpus, out, fp="one")
+    assert build(pipeline, corpus, out, fp="two").reused == 0
+    assert build(pipeline, corpus, out, fp="two").reused == 3
+
+
+def test_the_fingerprint_follows_what_results_depend_on() -> None:
+    offline = Settings()
+    assert fingerprint(offline.identity()) == fingerprint(Settings().identity())
+    assert fingerprint(offline.identity()) != fingerprint(Settings(world=False).identity())
+    article = Article(id="a", text="Des tirs à Tegh.")
+    assert article_key(article, "fp") != article_key(Article(id="a", text="Des tirs à Berd."), "fp")
+    assert article_key(article, "fp") != article_key(Article(id="b", text="Des tirs à Tegh."), "fp")
+    assert article_key(article, "fp") != article_key(article, "other")
+
+
+def test_results_round_trip_through_json(pipeline: Pipeline, seeds_dir: Path) -> None:
+    from geomap.ingest import iter_articles
+
+    docs = list(pipeline.documents(iter_articles([seeds_dir])))
+    assert any(d.incidents and d.incidents[0].date for d in docs)
+    for doc in docs:
+        text = json.dumps(plain(doc))
+        assert document_from(json.loads(text)) == doc
+
+
+def test_an_unresolved_mention_round_trips(pipeline: Pipeline) -> None:
+    article = Article(id="x", text="Les combats se poursuivent près du village de Zzyxgrad, dans le Tavush.")
+    (doc,) = pipeline.documents([article])
+    assert [r.place for r in doc.resolutions if r.mention.text == "Zzyxgrad"] == [None]
+    assert document_from(json.loads(json.dumps(plain(doc)))) == doc
+
+
+def test_an_interrupted_run_keeps_what_it_had_finished(tmp_path: Path) -> None:
+    path = tmp_path / STORE_NAME
+    store = ResultStore(path, "fp")
+    store.put("k1", "a", {"n": 1})
+    store.close()  # no finish(): the run stopped before its end
+    with ResultStore(path, "fp") as again:
+        assert again.get("k1") == {"n": 1}
+        assert again.get("k2") is None
+
+
+def test_a_damaged_store_is_started_afresh(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / STORE_NAME
+    path.write_bytes(b"this is not a database" * 100)
+    with ResultStore(path, "fp") as store:
+        assert store.get("k") is None
+        store.put("k", "a", {"n": 1})
+    assert "not a usable store" in caplog.text
+    with ResultStore(path, "fp") as store:
+        assert store.get("k") == {"n": 1}
+
+
+def test_a_store_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="file"):
+        ResultStore(blocker / STORE_NAME, "fp")
+
+
+def test_cli_full_processes_everything_again(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maps"
+    runner = CliRunner()
+    for args, processed in (([], 3), ([], 0), (["--full"], 3)):
+        done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", "-q", *args])
+        assert done.exit_code == 0, done.output
+        run = json.loads((out / "summary.json").read_text())["run"]
+        assert run == {"reused_articles": 3 - processed, "processed_articles": processed}
