@@ -142,6 +142,7 @@ class DocumentResult:
     article: Article
     resolutions: list[Resolution]
     incidents: list[Incident] = field(default_factory=list)
+    complete: bool = True  # False when a tier was switched off (an unreachable geocoder) meanwhile
 
 
 @dataclass(slots=True)

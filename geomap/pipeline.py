@@ -148,7 +148,8 @@ class Pipeline:
             found = (
                 self.detector.detect(parsed.article, list(parsed.doc.sents), resolutions) if incidents else []
             )
-            yield DocumentResult(parsed.article, resolutions, found)
+            complete = not any(getattr(tier, "disabled", False) for tier in self.resolver.tiers)
+            yield DocumentResult(parsed.article, resolutions, found, complete)
 
     def documents_with_workers(
         self, articles: Iterable[Article], count: int, workers: int
@@ -218,7 +219,7 @@ class Pipeline:
             doc = reused.get(i)
             if doc is None:
                 doc = next(fresh)
-                if store is not None:
+                if store is not None and doc.complete:  # the next run retries what a tier missed
                     store.put(keys[i], doc.article.id, plain(doc))
             result.articles.append(doc.article)
             result.resolutions.extend(doc.resolutions)

@@ -120,6 +120,7 @@ def document_from(data: dict[str, Any]) -> DocumentResult:
         article=article_from(data["article"]),
         resolutions=[resolution_from(r) for r in data["resolutions"]],
         incidents=[incident_from(i) for i in data["incidents"]],
+        complete=data.get("complete", True),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from geomap.cli import cli
+from geomap.geocode import GeocoderConfig, GeocoderTier
 from geomap.models import Article, Result
 from geomap.pipeline import Pipeline, Settings, write_outputs
 from geomap.store import (
@@ -154,3 +156,30 @@ def test_cli_full_processes_everything_again(corpus: Path, tmp_path: Path) -> No
         assert done.exit_code == 0, done.output
         run = json.loads((out / "summary.json").read_text())["run"]
         assert run == {"reused_articles": 3 - processed, "processed_articles": processed}
+
+
+def test_results_missed_by_an_unreachable_geocoder_are_not_kept(pipeline: Pipeline, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    config = GeocoderConfig(
+        user_agent="geomap-tests/0.1 (geomap-tests@example.org)",
+        domain=f"127.0.0.1:{port}",
+        scheme="http",
+        timeout=1,
+        min_delay=0,
+        error_wait=0,
+        max_retries=0,
+        cache_path=tmp_path / "c.sqlite",
+    )
+    online = Pipeline(pipeline.gazetteer, extra_tiers=[GeocoderTier(config)])
+    online.extractor = pipeline.extractor  # the loaded model, shared
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Les combats se poursuivent près du village de Zzyxgrad, dans le Tavush.")
+    with ResultStore(tmp_path / STORE_NAME, "fp") as store:
+        result = online.run([corpus], store=store)
+        assert [r.place for r in result.resolutions if r.mention.text == "Zzyxgrad"] == [None]
+        assert store.stored == 0
+    with ResultStore(tmp_path / STORE_NAME, "fp") as store:
+        assert online.run([corpus], store=store).reused == 0
