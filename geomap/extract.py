@@ -12,11 +12,15 @@ import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy
 import spacy
+from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_TITLE, LOWER, ORTH, SPACY
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
+from thinc.api import use_ops
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
@@ -139,10 +143,14 @@ AREA_WORDS = frozenset(
 
 @Language.component("geomap_line_breaks", assigns=["token.is_sent_start"])
 def line_breaks(doc: Doc) -> Doc:
-    """A line break ends a sentence: headlines, captions and bylines have no final stop."""
-    for token in doc[:-1]:
-        if "\n" in token.text or token.whitespace_ == "\n":
-            doc[token.i + 1].is_sent_start = True
+    """A line break ends a sentence: headlines, captions and bylines have no final stop.
+
+    The tokenizer keeps whitespace other than one plain space as space tokens, so only those
+    can hold a line break.
+    """
+    for i in numpy.flatnonzero(doc.to_array(IS_SPACE)[:-1]).tolist():
+        if "\n" in doc[i].text:
+            doc[i + 1].is_sent_start = True
     return doc
 
 
@@ -159,8 +167,16 @@ class GazetteerMatcher:
         self.matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
 
     def add_names(self, names: Iterable[str]) -> None:
-        """Look for these exact names (case-sensitive, tokenised as the text will be)."""
-        self.matcher.add("PLACE", list(self.tokenizer.pipe(names)))
+        """Look for these exact names (case-sensitive, tokenised as the text will be).
+
+        Tokenising the names fills the tokenizer's word cache, which has a fixed size (10,000 by
+        default): the cache is enlarged by as many entries, or the articles' words would find it
+        full and every one of them would be split again by the affix rules (on the benchmark's
+        articles, the tokenizer ran fifteen times slower).
+        """
+        patterns = list(self.tokenizer.pipe(names))
+        self.tokenizer.max_cache_size += len(patterns)
+        self.matcher.add("PLACE", patterns)
 
     def __call__(self, doc: Doc) -> Doc:
         doc.spans[self.spans_key] = self.matcher(doc, as_spans=True)
@@ -173,9 +189,31 @@ def make_gazetteer_matcher(nlp: Language, name: str, spans_key: str) -> Gazettee
     return GazetteerMatcher(nlp, spans_key)
 
 
+def one_blas_thread() -> bool:
+    """Hold numpy's BLAS to one thread; True when it is OpenBLAS and now uses one thread.
+
+    geomap runs on one core per process (``--workers`` forks processes): a second BLAS thread only
+    spins against the first, and a thread pool should not cross a fork.
+    """
+    openblas = [p for p in threadpool_info() if p.get("internal_api") == "openblas"]
+    if not openblas:
+        return False
+    threadpool_limits(limits=1, user_api="blas")  # for the whole process, not only a block
+    return all(p["num_threads"] == 1 for p in threadpool_info() if p.get("internal_api") == "openblas")
+
+
 def load_pipeline(gazetteer: Gazetteer) -> Language:
-    """The spaCy pipeline geomap runs: sentencizer, NER and the gazetteer matcher."""
-    nlp = spacy.load(MODEL, exclude=EXCLUDED)
+    """The spaCy pipeline geomap runs: sentencizer, NER and the gazetteer matcher.
+
+    The model's matrix products go to numpy's BLAS when it can be held to one thread: on one core,
+    OpenBLAS multiplies the NER's small dense layers about three times faster than thinc's bundled
+    BLIS, for the same entities.
+    """
+    if one_blas_thread():
+        with use_ops("numpy", use_blis=False):
+            nlp = spacy.load(MODEL, exclude=EXCLUDED)
+    else:
+        nlp = spacy.load(MODEL, exclude=EXCLUDED)
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")
     matcher = nlp.add_pipe("geomap_gazetteer")
@@ -211,7 +249,8 @@ class Extractor:
     def mentions_of(self, article: Article, doc: Doc) -> ParsedArticle:
         """The toponyms of one parsed article."""
         sentence_starts = [s.start_char for s in doc.sents]
-        spans = self._candidate_spans(doc)
+        tokens = Tokens(doc)
+        spans = self._candidate_spans(tokens)
         mentions: list[Mention] = []
         cues: set[int] = set()
         area_cues: set[int] = set()
@@ -225,7 +264,7 @@ class Extractor:
                 origin=origin,
                 sentence=max(0, bisect.bisect_right(sentence_starts, span.start_char) - 1),
             )
-            before = clause_words(previous_words(span, 3))
+            before = clause_words(previous_words(tokens, span.start, 3))
             if any(w in LOCATIVE_CUES for w in before):
                 cues.add(len(mentions))
             if any(w in AREA_WORDS for w in before):
@@ -237,51 +276,81 @@ class Extractor:
             article, doc, tuple(mentions), frozenset(cues), frozenset(area_cues), frozenset(weak_cues)
         )
 
-    def _candidate_spans(self, doc: Doc) -> list[tuple[Span, str]]:
-        gaz = [strip_determiners(s) for s in doc.spans.get(SPANS_KEY, [])]
+    def _candidate_spans(self, tokens: Tokens) -> list[tuple[Span, str]]:
+        doc = tokens.doc
+        gaz = [doc[slice(*strip_determiners(tokens, s.start, s.end))] for s in doc.spans.get(SPANS_KEY, [])]
         gaz = filter_spans([s for s in gaz if len(s)])
         ents = [e for e in doc.ents if e.label_ in ("LOC", "PER", "ORG", "MISC")]
         entity_at = {i: e for e in ents for i in range(e.start, e.end)}  # entities do not overlap
         chosen: list[tuple[Span, str]] = []
         taken: set[int] = set()
         for span in gaz:
-            if self._part_of_longer_name(span, entity_at.get(span.start)):
+            if self._part_of_longer_name(tokens, span, entity_at.get(span.start)):
                 continue
             chosen.append((span, "gazetteer"))
             taken.update(range(span.start, span.end))
         for ent in ents:
             if ent.label_ != "LOC":
                 continue
-            span = strip_determiners(ent)
+            span = doc[slice(*strip_determiners(tokens, ent.start, ent.end))]
             if not len(span) or taken.intersection(range(span.start, span.end)):
                 continue
             if "\n" in span.text or self.gazetteer.is_stop(span.text) or not span.text[:1].isupper():
                 continue
             chosen.append((span, "ner"))
             taken.update(range(span.start, span.end))
-        for span in cued_names(doc, taken):
-            if not self.gazetteer.is_stop(span.text):
-                chosen.append((span, "cue"))
-                taken.update(range(span.start, span.end))
-        for span in proper_names(doc, taken):
-            if not self.gazetteer.is_stop(span.text):
-                chosen.append((span, "name"))
-        chosen = [(s, o) for s, o in chosen if not is_look_alike(s)]
+        for start, end in cued_names(tokens, taken):
+            if not self.gazetteer.is_stop(tokens.span_text(start, end)):
+                chosen.append((doc[start:end], "cue"))
+                taken.update(range(start, end))
+        for start, end in proper_names(tokens, taken):
+            if not self.gazetteer.is_stop(tokens.span_text(start, end)):
+                chosen.append((doc[start:end], "name"))
+        chosen = [(s, o) for s, o in chosen if not is_look_alike(tokens, s.start, s.end)]
         return sorted(chosen, key=lambda pair: pair[0].start)
 
-    def _part_of_longer_name(self, span: Span, ent: Span | None) -> bool:
+    def _part_of_longer_name(self, tokens: Tokens, span: Span, ent: Span | None) -> bool:
         """A gazetteer name inside a longer unknown proper name: "Bagdad Amreyev", "Radio Free Europe"
         (``ent`` is the model's entity at the name's first token, if any)."""
         if ent is not None and span.end <= ent.end and (ent.start, ent.end) != (span.start, span.end):
-            outer = strip_determiners(ent)
-            extra = [t for t in outer if t.i < span.start or t.i >= span.end]
-            words = [t for t in extra if t.is_alpha]
-            known = "\n" in outer.text or self.gazetteer.lookup(outer.text)
+            start, end = strip_determiners(tokens, ent.start, ent.end)
+            extra = [i for i in range(start, end) if i < span.start or i >= span.end]
+            words = [i for i in extra if tokens.is_alpha[i]]
+            outer = tokens.doc[start:end].text
+            known = "\n" in outer or self.gazetteer.lookup(outer)
             # a list or an apposition of places ("Choucha – Chouchi") is not one name
-            listed = any(t.is_punct for t in extra) or any(self.gazetteer.lookup(t.text) for t in words)
-            if not known and not listed and words and all(t.is_title for t in words):
+            listed = any(tokens.is_punct[i] for i in extra) or any(
+                self.gazetteer.lookup(tokens.text[i]) for i in words
+            )
+            if not known and not listed and words and all(tokens.is_title[i] for i in words):
                 return True
-        return hyphen_compound(span, self.gazetteer)
+        return hyphen_compound(tokens, span.start, span.end, self.gazetteer)
+
+
+class Tokens:
+    """A Doc's token attributes as plain lists, read from spaCy once per article: the rules below
+    look at each token many times, and every ``doc[i]`` would build a new Token object. The flags
+    are 0 or 1."""
+
+    __slots__ = ("doc", "is_alpha", "is_punct", "is_space", "is_title", "lower", "space_after", "text")
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        columns = doc.to_array([ORTH, LOWER, SPACY, IS_SPACE, IS_PUNCT, IS_ALPHA, IS_TITLE])
+        orth, lower, self.space_after, self.is_space, self.is_punct, self.is_alpha, self.is_title = (
+            columns.reshape(len(doc), 7).T.tolist()
+        )  # space_after: the token's whitespace_ is " "
+        strings = doc.vocab.strings
+        self.text: list[str] = [strings[h] for h in orth]
+        self.lower: list[str] = [strings[h] for h in lower]
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def span_text(self, start: int, end: int) -> str:
+        """``doc[start:end].text``, without making the Span."""
+        inner = "".join(self.text[i] + " " * self.space_after[i] for i in range(start, end - 1))
+        return inner + self.text[end - 1] if end > start else ""
 
 
 # Prepositions after which a capitalised name is most often a place: "à Khan Younès", "près de Tegh".
@@ -289,31 +358,31 @@ PLACE_PREPOSITIONS = frozenset({"à", "au", "aux", "dans", "vers", "depuis", "ju
 MAX_CUED_TOKENS = 4
 
 
-def cued_names(doc: Doc, taken: set[int]) -> list[Span]:
+def cued_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
     """Capitalised names right after a place preposition that neither the gazetteer nor the model
-    found ("à Khan Younès", "près de Pokrovsk"); the resolver keeps them only if a tier knows them."""
+    found ("à Khan Younès", "près de Pokrovsk"), as token ranges; the resolver keeps them only if a
+    tier knows them."""
     found = []
-    for token in doc:
-        previous = doc[token.i - 1] if token.i else None
-        is_cue = token.lower_ in PLACE_PREPOSITIONS or (
-            token.lower_ in ("de", "d'") and previous is not None and previous.lower_ in ("près", "proche")
+    lower, text = tokens.lower, tokens.text
+    for i, word in enumerate(lower):
+        is_cue = word in PLACE_PREPOSITIONS or (
+            word in ("de", "d'") and i > 0 and lower[i - 1] in ("près", "proche")
         )
         if not is_cue:
             continue
-        start = token.i + 1
+        start = i + 1
         end = start
-        while end < len(doc) and end - start < MAX_CUED_TOKENS and end not in taken:
-            word = doc[end]
-            glued_hyphen = word.text == "-" and end > start and not doc[end - 1].whitespace_
-            name_like = word.is_alpha and word.is_title and len(word) > 1
+        while end < len(lower) and end - start < MAX_CUED_TOKENS and end not in taken:
+            glued_hyphen = text[end] == "-" and end > start and not tokens.space_after[end - 1]
+            name_like = tokens.is_alpha[end] and tokens.is_title[end] and len(text[end]) > 1
             if glued_hyphen or name_like:
                 end += 1
                 continue
             break
-        while end > start and doc[end - 1].text == "-":
+        while end > start and text[end - 1] == "-":
             end -= 1
         if end > start:
-            found.append(doc[start:end])
+            found.append((start, end))
     return found
 
 
@@ -325,47 +394,46 @@ PERSON_TITLES = frozenset({
 })  # fmt: skip
 
 
-def proper_names(doc: Doc, taken: set[int]) -> list[Span]:
-    """Other capitalised names that no one has claimed ("puis Melitopol, dont la prise..."). The
-    resolver keeps one only when the world tier places it, big enough, in a country the article names."""
+def proper_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
+    """Other capitalised names that no one has claimed ("puis Melitopol, dont la prise..."), as token
+    ranges. The resolver keeps one only when the world tier places it, big enough, in a country the
+    article names."""
     found = []
+    doc, text = tokens.doc, tokens.text
     i = 0
-    while i < len(doc):
-        token = doc[i]
-        if i in taken or not _name_word(token) or (i and doc[i - 1].lower_ in PERSON_TITLES):
+    while i < len(text):
+        if i in taken or not _name_word(tokens, i) or (i and tokens.lower[i - 1] in PERSON_TITLES):
             i += 1
             continue
         end = i + 1
-        while end < len(doc) and end - i < MAX_CUED_TOKENS and end not in taken:
-            word = doc[end]
-            if _name_word(word) or (
-                word.text == "-"
-                and not doc[end - 1].whitespace_
-                and end + 1 < len(doc)
-                and _name_word(doc[end + 1])
+        while end < len(text) and end - i < MAX_CUED_TOKENS and end not in taken:
+            if _name_word(tokens, end) or (
+                text[end] == "-"
+                and not tokens.space_after[end - 1]
+                and end + 1 < len(text)
+                and _name_word(tokens, end + 1)
             ):
                 end += 1
                 continue
             break
-        if not token.is_sent_start:
-            found.append(doc[i:end])
+        if not doc[i].is_sent_start:
+            found.append((i, end))
         i = end
     return found
 
 
-def _name_word(token) -> bool:
+def _name_word(tokens: Tokens, i: int) -> bool:
     # The model's label is no guide here: it tags "Tokmak" PER and "Melitopol" ORG; the resolver decides.
-    return token.is_alpha and token.is_title and len(token) > 2
+    return tokens.is_alpha[i] and tokens.is_title[i] and len(tokens.text[i]) > 2
 
 
-def strip_determiners(span: Span) -> Span:
-    """The span without leading articles and elisions, and without trailing punctuation."""
-    start, end = span.start, span.end
-    while start < end and span.doc[start].lower_ in DETERMINERS:
+def strip_determiners(tokens: Tokens, start: int, end: int) -> tuple[int, int]:
+    """The token range without leading articles and elisions, and without trailing punctuation."""
+    while start < end and tokens.lower[start] in DETERMINERS:
         start += 1
-    while end > start and (span.doc[end - 1].is_punct or span.doc[end - 1].is_space):
+    while end > start and (tokens.is_punct[end - 1] or tokens.is_space[end - 1]):
         end -= 1
-    return span.doc[start:end]
+    return start, end
 
 
 def clause_words(words: list[str]) -> list[str]:
@@ -378,48 +446,50 @@ def clause_words(words: list[str]) -> list[str]:
     return [w for w in words if w not in ARTICLES][-2:]
 
 
-def previous_words(span: Span, n: int) -> list[str]:
-    """Up to ``n`` lower-cased words before the span on its own line, nearest last."""
+def previous_words(tokens: Tokens, start: int, n: int) -> list[str]:
+    """Up to ``n`` lower-cased words before token ``start`` on its own line, nearest last."""
     words: list[str] = []
-    for token in reversed(span.doc[max(0, span.start - n - 4) : span.start]):
-        if "\n" in token.text or "\n" in token.whitespace_:
+    for i in range(start - 1, max(0, start - n - 4) - 1, -1):
+        if "\n" in tokens.text[i]:  # spaCy keeps line breaks as tokens, never as trailing space
             break
-        if not token.is_space:
-            words.append(token.lower_)
+        if not tokens.is_space[i]:
+            words.append(tokens.lower[i])
         if len(words) == n:
             break
     return words[::-1]
 
 
-def hyphen_compound(span: Span, gazetteer: Gazetteer) -> bool:
+def hyphen_compound(tokens: Tokens, start: int, end: int, gazetteer: Gazetteer) -> bool:
     """A place glued by a hyphen to a word that is no place: "Interfax-Azerbaïdjan"."""
-    doc = span.doc
-    before = doc[span.start - 2 : span.start] if span.start >= 2 else None
-    after = doc[span.end : span.end + 2] if span.end + 2 <= len(doc) else None
-    for pair, other in ((before, 0), (after, 1)):
-        if pair is None or len(pair) < 2:
-            continue
-        hyphen = pair[1] if other == 0 else pair[0]
-        word = pair[other]
-        glued = not hyphen.whitespace_ if other == 1 else not pair[0].whitespace_ and not hyphen.whitespace_
+    text, glued_to_next = tokens.text, tokens.space_after
+    # (the other word, the hyphen, the token the hyphen must be glued to on each side)
+    sides = []
+    if start >= 2:
+        sides.append((start - 2, start - 1, (start - 2, start - 1)))
+    if end + 2 <= len(text):
+        sides.append((end + 1, end, (end,)))
+    for word, hyphen, glued in sides:
         if (
-            hyphen.text == "-"
-            and glued
-            and word.is_alpha
-            and word.is_title
-            and not gazetteer.lookup(word.text)
+            text[hyphen] == "-"
+            and not any(glued_to_next[i] for i in glued)
+            and tokens.is_alpha[word]
+            and tokens.is_title[word]
+            and not gazetteer.lookup(text[word])
         ):
             return True
     return False
 
 
-def is_look_alike(span: Span) -> bool:
-    """A place name used as the name of something else."""
-    doc = span.doc
-    words = [w for w in previous_words(span, 3) if w not in ARTICLES][-2:]
+def is_look_alike(tokens: Tokens, start: int, end: int) -> bool:
+    """A place name (tokens ``start`` to ``end``) used as the name of something else."""
+    words = [w for w in previous_words(tokens, start, 3) if w not in ARTICLES][-2:]
     if len(words) == 2 and words[1] in ("de", "d'", "du") and words[0] in NAMED_AFTER:
         return True
-    if span.end < len(doc) and doc[span.end].text in NAMED_AFTER_EN:
+    if end < len(tokens) and tokens.text[end] in NAMED_AFTER_EN:
         return True
-    before = [t for t in doc[max(0, span.start - 3) : span.start] if not t.is_space]
-    return len(before) >= 2 and before[-1].text in OPEN_QUOTES and before[-2].lower_ in QUOTED_ORG_NOUNS
+    before = [i for i in range(max(0, start - 3), start) if not tokens.is_space[i]]
+    return (
+        len(before) >= 2
+        and tokens.text[before[-1]] in OPEN_QUOTES
+        and tokens.lower[before[-2]] in QUOTED_ORG_NOUNS
+    )

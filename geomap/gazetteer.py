@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -70,6 +70,7 @@ def ascii_fold(name: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=1 << 16)  # the same names come back in article after article
 def name_key(name: str) -> str:
     """The lookup key of a name: case, accents, hyphens, apostrophes and a leading article ignored.
 

@@ -9,6 +9,7 @@ accuses ("Bakou a rejeté", "le ministère de la Défense à Erevan"). Types fol
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import unicodedata
@@ -344,13 +345,17 @@ def load_demonyms(gazetteer: Gazetteer) -> dict[str, Place]:
     return table
 
 
+_DIGIT_GROUPING = re.compile(r"[ \u00a0\u202f.]")
+_NUMBER_WORD_SEPARATORS = re.compile(r"[- ]+")
+
+
 def parse_number(text: str) -> int | None:
     """An integer from digits ("6 500") or French words ("dix-huit", "quatre-vingt-dix", "deux cents")."""
     text = text.lower().strip()
-    digits = re.sub(r"[ \u00a0\u202f.]", "", text)
+    digits = _DIGIT_GROUPING.sub("", text)
     if digits.isdigit():
         return int(digits)
-    words = [w for w in re.split(r"[- ]+", text) if w and w != "et"]
+    words = [w for w in _NUMBER_WORD_SEPARATORS.split(text) if w and w != "et"]
     if not words or any(w.rstrip("s") not in _NUMBER_WORDS and w not in _NUMBER_WORDS for w in words):
         return None
     total, current = 0, 0
@@ -386,10 +391,13 @@ def casualties(sentence: str) -> tuple[int | None, int | None]:
     return killed, injured
 
 
+_FORCES = re.compile(FORCE_NOUNS + r"\s+([a-zéèëïôç-]+)(?:\s+([a-zéèëïôç-]+))?", re.I)
+
+
 def actors_of(sentence: str, demonyms: dict[str, Place]) -> tuple[str, ...]:
     """Armed actors named by a force noun and a nationality: "forces arméniennes" -> Armenia's forces."""
     found: list[str] = []
-    for match in re.finditer(FORCE_NOUNS + r"\s+([a-zéèëïôç-]+)(?:\s+([a-zéèëïôç-]+))?", sentence, re.I):
+    for match in _FORCES.finditer(sentence):
         place = demonyms.get(_fold(match.group(1))) or demonyms.get(_fold(match.group(2) or ""))
         if place:
             label = f"Military Forces of {place.name}"
@@ -425,21 +433,25 @@ class IncidentDetector:
             if r.place is not None:
                 by_sentence.setdefault(r.mention.sentence, []).append(r)
         merged: dict[tuple[str, str], Incident] = {}
+        plain = _clean(article.text)  # one character for one character: slices of it are clean slices
         for index, sent in enumerate(sentences):
-            text = article.text[sent.start_char : sent.end_char].strip()
-            found = self._event(_clean(text))
+            raw = article.text[sent.start_char : sent.end_char]
+            text = raw.strip()
+            offset = sent.start_char + len(raw) - len(raw.lstrip())
+            clean = plain[offset : offset + len(text)]
+            mentions = by_sentence.get(index, [])
+            if not mentions and self._national_area(clean) is None:
+                continue  # no place to put an event at: no need to look for one
+            found = self._event(clean)
             if found is None:
                 continue
             rule, trigger_at = found
-            offset = sent.start_char + (
-                len(article.text[sent.start_char : sent.end_char])
-                - len(article.text[sent.start_char : sent.end_char].lstrip())
-            )
-            places = self.locate(article.text, offset, text, trigger_at, by_sentence.get(index, []))
+            places = self.locate(plain, offset, text, trigger_at, mentions)
             if not places:
                 continue
-            date, precision = event_date(_clean(text), published)
-            killed, injured = casualties(_clean(text))
+            date, precision = event_date(clean, published)
+            killed, injured = casualties(clean)
+            actors = actors_of(clean, self.demonyms)
             for located in places:
                 incident = Incident(
                     id="",
@@ -454,7 +466,7 @@ class IncidentDetector:
                     date_precision=precision,
                     fatalities=killed,
                     injured=injured,
-                    actors=actors_of(_clean(text), self.demonyms),
+                    actors=actors,
                     sources=({"doc": article.id, "title": article.title, "url": article.url},),
                     confidence=round(min(0.95, 0.3 + 0.12 * located.weight), 3),
                 )
@@ -471,9 +483,12 @@ class IncidentDetector:
         return None
 
     def locate(
-        self, full_text: str, offset: int, sentence: str, trigger_at: int, mentions: Sequence[Resolution]
+        self, plain_text: str, offset: int, sentence: str, trigger_at: int, mentions: Sequence[Resolution]
     ) -> list[_Located]:
         """Where the sentence's event happened: the places its wording puts it at, finest first.
+
+        ``plain_text`` is the article's text made plain by ``normalise_for_nlp`` (same offsets),
+        ``sentence`` the sentence as written, starting at ``offset``.
 
         A mention is an *actor* when it speaks or acts ("Bakou a rejeté"), is accused or mediates
         ("accusé Bakou de", "par Moscou"), or is listed with one; it is *locative* when a preposition
@@ -486,9 +501,9 @@ class IncidentDetector:
         previous_end = -1
         for r in sorted(mentions, key=lambda r: r.mention.start):
             assert r.place is not None
-            before = _clean(full_text[max(offset, r.mention.start - 80) : r.mention.start])
-            after = _clean(full_text[r.mention.end : r.mention.end + 80])
-            gap = _clean(full_text[previous_end : r.mention.start]) if previous_end >= 0 else None
+            before = plain_text[max(offset, r.mention.start - 80) : r.mention.start]
+            after = plain_text[r.mention.end : r.mention.end + 80]
+            gap = plain_text[previous_end : r.mention.start] if previous_end >= 0 else None
             acts = _acts(after) or bool(_SEAT_BEFORE.search(before))
             if r.place.kind == "country" and _AGENT_NOUN_BEFORE.search(before):
                 acts = True
@@ -524,13 +539,20 @@ class IncidentDetector:
         if located:
             fine = [c for c in located if c.precision < 3]
             return _unique_places(fine) if fine else [max(located, key=lambda c: c.weight)]
-        for match in _DEMONYM_AREA.finditer(_clean(sentence)):
-            place = self.demonyms.get(_fold(match.group("adj")))
-            if place:
-                return [_Located(place, match.group(0), 3, 1.0)]
+        if area := self._national_area(plain_text[offset : offset + len(sentence)]):
+            return [area]
         if candidates:
             return [max((c for c, _ in candidates), key=lambda c: c.weight)]
         return []
+
+    def _national_area(self, sentence: str) -> _Located | None:
+        """The country of the first national area the (plain) sentence names: "le territoire
+        arménien", "les positions azerbaïdjanaises"."""
+        for match in _DEMONYM_AREA.finditer(sentence):
+            place = self.demonyms.get(_fold(match.group("adj")))
+            if place:
+                return _Located(place, match.group(0), 3, 1.0)
+        return None
 
 
 def _speaks_for_a_state(place: Place) -> bool:
@@ -565,16 +587,14 @@ def _clean(text: str) -> str:
     return normalise_for_nlp(text)
 
 
+_CLAUSE_START_BEFORE = re.compile(
+    r"(?:^|[.;:\n«»\"“”(]|\bque|\bqu'|\blorsque|\blorsqu'|\bquand|\bsi)\s*(?:(?:l'|la|le|les)\s*)?$", re.I
+)
+
+
 def _subject_position(before: str) -> bool:
     """A name opening its clause ("L'Arménie a accusé...", "« Les États-Unis sont..."): the doer."""
-    return bool(
-        re.search(
-            r"(?:^|[.;:\n«»\"“”(]|\bque|\bqu'|\blorsque|\blorsqu'|\bquand|\bsi)\s*"
-            r"(?:(?:l'|la|le|les)\s*)?$",
-            before.rstrip() + " ",
-            re.I,
-        )
-    )
+    return bool(_CLAUSE_START_BEFORE.search(before.rstrip() + " "))
 
 
 def _merge(a: Incident, b: Incident) -> Incident:
@@ -596,23 +616,32 @@ def _merge(a: Incident, b: Incident) -> Incident:
 def merge_reports(incidents: Iterable[Incident], *, window_days: int = 1) -> list[Incident]:
     """One record per event across articles: incidents of the same type at the same place whose
     dates are both known and at most ``window_days`` apart are merged, keeping every source and
-    evidence sentence. Undated reports are merged only within their own article (by ``detect``)."""
+    evidence sentence. Undated reports are merged only within their own article (by ``detect``).
+
+    Each incident joins the earliest kept record it matches; records are found through an index by
+    (type, place, date), so the work grows with the number of incidents, not with its square."""
     merged: list[Incident] = []
+    by_day: dict[tuple[str, str, dt.date], list[int]] = {}
     for incident in incidents:
-        for i, kept in enumerate(merged):
-            same = (kept.sub_event_type, kept.place.id) == (incident.sub_event_type, incident.place.id)
-            dated = kept.date is not None and incident.date is not None
-            if (
-                same
-                and dated
-                and kept.doc != incident.doc
-                and abs((kept.date - incident.date).days) <= window_days
-            ):
-                merged[i] = _merge(kept, incident)
-                break
-        else:
+        if incident.date is None:
             merged.append(incident)
+            continue
+        near = (
+            i
+            for offset in range(-window_days, window_days + 1)
+            for i in by_day.get(_day_key(incident, incident.date + dt.timedelta(days=offset)), ())
+        )
+        match = min((i for i in near if merged[i].doc != incident.doc), default=None)
+        if match is None:
+            by_day.setdefault(_day_key(incident, incident.date), []).append(len(merged))
+            merged.append(incident)
+        else:
+            merged[match] = _merge(merged[match], incident)  # a dated record keeps its date
     return merged
+
+
+def _day_key(incident: Incident, day: dt.date) -> tuple[str, str, dt.date]:
+    return (incident.sub_event_type, incident.place.id, day)
 
 
 def _max_or_none(a: int | None, b: int | None) -> int | None:

@@ -56,12 +56,20 @@ class GazetteerTier:
         return self.gazetteer.lookup(name) or self.gazetteer.lookup_loose(name)
 
 
+EARTH_RADIUS_KM = 6371.0088
+# A place this close to another place of the article is helped by it.
+NEAR_KM = 200
+# Places further apart in latitude than this (a thousandth more than NEAR_KM along a meridian) are
+# further apart than NEAR_KM: no need to compute their distance.
+_NEAR_LATITUDE = math.degrees(NEAR_KM / EARTH_RADIUS_KM) * 1.001
+
+
 def km_between(a: Place, b: Place) -> float:
     """Great-circle distance in kilometres."""
     p1, p2 = math.radians(a.lat), math.radians(b.lat)
     dp, dl = p2 - p1, math.radians(b.lon - a.lon)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,8 +272,12 @@ class Resolver:
         if wants_area and place.kind in AREA_KINDS:
             score += 3.0  # "le district de Kalbajar" settles it against the town of Kalbajar
             reasons.append("introduced as an administrative area")
-        near = [km_between(place, a) for a in context.anchors_besides(key) if a.id != place.id]
-        if near and min(near) < 200:
+        near = [
+            km_between(place, a)
+            for a in context.anchors_besides(key)
+            if a.id != place.id and abs(a.lat - place.lat) < _NEAR_LATITUDE
+        ]
+        if near and min(near) < NEAR_KM:
             closest = min(near)
             score += 1.5 if closest < 50 else 1.0 if closest < 100 else 0.5
             reasons.append(f"{closest:.0f} km from another place of the article")

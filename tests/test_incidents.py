@@ -329,6 +329,43 @@ def test_reports_far_apart_or_undated_stay_apart() -> None:
     assert len(merge_reports([a, later, undated])) == 3
 
 
+def _merge_by_definition(incidents: list[Incident], window_days: int) -> list[Incident]:
+    """merge_reports as its docstring defines it, comparing each report with every kept record."""
+    merged: list[Incident] = []
+    for incident in incidents:
+        for i, kept in enumerate(merged):
+            if (
+                (kept.sub_event_type, kept.place.id) == (incident.sub_event_type, incident.place.id)
+                and kept.date is not None
+                and incident.date is not None
+                and kept.doc != incident.doc
+                and abs((kept.date - incident.date).days) <= window_days
+            ):
+                merged[i] = merge_reports([kept, incident], window_days=window_days)[0]
+                break
+        else:
+            merged.append(incident)
+    return merged
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_indexed_merge_agrees_with_its_definition(seed: int) -> None:
+    import random
+    from dataclasses import replace
+
+    rng = random.Random(seed)
+    reports = []
+    for k in range(60):
+        day = rng.choice([None, *(dt.date(2022, 9, 10) + dt.timedelta(days=d) for d in range(6))])
+        report = _report(f"d{rng.randrange(6)}", day, f"Rapport {k} sur Tegh.")
+        place = replace(report.place, id=rng.choice(["village-x", "village-y"]))
+        reports.append(replace(report, sub_event_type=rng.choice(["Armed clash", "Shelling"]), place=place))
+    for window in (0, 1, 3):
+        expected = _merge_by_definition(reports, window)
+        assert merge_reports(reports, window_days=window) == expected
+        assert len(expected) < len(reports)
+
+
 @pytest.mark.parametrize(
     ("text", "scene"),
     [
