@@ -1,7 +1,16 @@
 #!/usr/bin/env python3
 """geomap's benchmark: prints figures, asserts nothing. Run by hand: ``python benchmarks/bench.py``.
 
-Measures, on this machine:
+Measures, on this machine, on one corpus of N articles (1,000 by default) made from the sample and
+devset articles:
+- words per second of extraction, resolution, incidents and the whole per-article pipeline on one
+  core, and of a naive peer (spaCy's full French pipeline), with their ratio;
+- the speed-up of 2 worker processes;
+- ``geomap build`` on the corpus in a fresh process (model loading and outputs included), with 1 and
+  2 workers: wall time, words per second, peak memory (RSS); then the same build again, when the
+  incremental store holds every article;
+- map build time and HTML size for 1,000, 10,000 and 100,000 incidents, and the time headless
+  Chromium takes to open the largest (when Playwright and Chromium are installed);
 - the offline world tier: time to open it, and to resolve 10,000 distinct names once loaded;
 - the curated gazetteer: load time and lookups per second;
 - ``geomap build`` on the sample articles in a fresh process: wall time and peak memory (RSS).
@@ -10,8 +19,9 @@ Measures, on this machine:
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -54,19 +64,79 @@ def bench_gazetteer(n: int) -> dict[str, float]:
     return {"load_s": loaded, "lookups": n, "lookup_s": time.perf_counter() - started}
 
 
+# Runs a command and prints its exit code and peak RSS (KB). The build is started from this small
+# process, not from the benchmark's: on Linux a child forked from a big process reports that
+# process's peak as its own.
+MEASURE = (
+    "import json, os, subprocess, sys; p = subprocess.Popen(sys.argv[1:]); "
+    "_, status, usage = os.wait4(p.pid, 0); "
+    "print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss]))"
+)
+
+
+def run_build(inputs: Path, out: Path, *options: str) -> dict[str, float]:
+    """``geomap build`` in a fresh process: its wall time and its own peak RSS (MB)."""
+    command = [sys.executable, "-m", "geomap", "build", str(inputs), "--out", str(out), "--offline", "-q"]
+    started = time.perf_counter()
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command, *options], capture_output=True, text=True, check=True
+    )
+    wall = time.perf_counter() - started
+    code, peak_kb = json.loads(measured.stdout.strip().splitlines()[-1])
+    if code != 0:
+        raise SystemExit(f"geomap build {' '.join(options)} failed: {measured.stderr}")
+    return {"wall_s": wall, "peak_rss_mb": peak_kb / 1024}
+
+
+def bench_build_corpus(articles: list) -> list[tuple[str, dict[str, float]]]:
+    """``geomap build`` on the corpus written as files: one worker, two workers (``--full``), and a
+    rebuild with every article already in the incremental store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "articles"
+        folder.mkdir()
+        for article in articles:
+            (folder / f"{article.id}.txt").write_text(article.text, encoding="utf-8")
+        out = Path(tmp) / "maps"
+        return [
+            ("1 worker", run_build(folder, out, "--workers", "1", "--full")),
+            ("2 workers", run_build(folder, out, "--workers", "2", "--full")),
+            ("nothing new (store)", run_build(folder, out, "--workers", "2")),
+        ]
+
+
+def bench_browser(html: str) -> float | None:
+    """Seconds headless Chromium takes to open a map and cluster every marker (None without Chromium
+    or Playwright)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "map.html"
+        path.write_text(html, encoding="utf-8")
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_context(offline=True).new_page()
+            started = time.perf_counter()
+            page.goto(path.as_uri(), wait_until="load", timeout=120_000)
+            page.evaluate(COUNT_MARKERS)
+            seconds = time.perf_counter() - started
+            browser.close()
+    return seconds
+
+
+COUNT_MARKERS = """() => { const map = window[Object.keys(window).find(k => k.startsWith('map_'))]; let n = 0;
+    map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) n += l.getLayers().length; }); return n; }"""
+
+
 def bench_build() -> dict[str, float]:
     """``geomap build`` on the sample articles in a fresh process: wall time and that process's peak RSS."""
     with tempfile.TemporaryDirectory() as out:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "geomap", "build", str(ROOT / "seeds"), "--out", out, "--offline", "-q"]
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
-    if process.returncode != 0:
-        raise SystemExit(f"geomap build failed with exit code {process.returncode}")
-    return {"build_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
+        run = run_build(ROOT / "seeds", Path(out))
+    return {"build_s": run["wall_s"], "peak_rss_mb": run["peak_rss_mb"]}
 
 
 def corpus(n: int) -> list:
@@ -151,8 +221,11 @@ def bench_workers(articles: list, workers: int) -> float:
     return alone / (time.perf_counter() - started)
 
 
-def bench_maps(sizes: tuple[int, ...] = (1_000, 10_000, 100_000)) -> list[tuple[int, float, float]]:
-    """Map build time (s) and HTML size (MB) for synthetic incidents spread over the theatre."""
+def bench_maps(
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000),
+) -> list[tuple[int, float, float, float | None]]:
+    """Map build time (s), HTML size (MB) and Chromium's opening time (s, largest map only) for
+    synthetic incidents spread over the theatre."""
     import datetime as dt
 
     from geomap.maps import build_map, render_map
@@ -176,7 +249,9 @@ def bench_maps(sizes: tuple[int, ...] = (1_000, 10_000, 100_000)) -> list[tuple[
         ]  # fmt: skip
         started = time.perf_counter()
         html = render_map(build_map(incidents, [], title="benchmark"))
-        figures.append((size, time.perf_counter() - started, len(html.encode()) / 1e6))
+        seconds = time.perf_counter() - started
+        opened = bench_browser(html) if size == max(sizes) else None
+        figures.append((size, seconds, len(html.encode()) / 1e6, opened))
     return figures
 
 
@@ -213,8 +288,15 @@ def main() -> None:
         f"geomap whole pipeline / naive = {figures['whole_wps'] / naive:.2f}x"
     )
     print(f"2 workers: {bench_workers(articles, 2):.2f}x the speed of one")
-    for size, seconds, megabytes in bench_maps():
-        print(f"map of {size:,} incidents: built in {seconds:.2f} s, HTML {megabytes:.1f} MB")
+    for label, run in bench_build_corpus(articles):
+        print(
+            f"geomap build of the corpus, {label}: {run['wall_s']:.1f} s wall "
+            f"({figures['words'] / run['wall_s']:,.0f} words/s, model loading and outputs included), "
+            f"peak RSS {run['peak_rss_mb']:.0f} MB"
+        )
+    for size, seconds, megabytes, opened in bench_maps():
+        browser = f", opened by headless Chromium in {opened:.1f} s" if opened is not None else ""
+        print(f"map of {size:,} incidents: built in {seconds:.2f} s, HTML {megabytes:.1f} MB{browser}")
     world = bench_world(args.names)
     print(
         f"world tier: opened in {world['open_s']:.2f} s; {world['names']:,} distinct names resolved in "
