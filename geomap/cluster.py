@@ -11,7 +11,6 @@ code, data or model differ from the client's refuses the work instead of answeri
 from __future__ import annotations
 
 import socket
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -54,7 +53,7 @@ def documents_on_cluster(
     address: str, settings: Settings, articles: Iterable[Article], *, batch_size: int = BATCH_SIZE
 ) -> Iterator[DocumentResult]:
     """Each article's results, computed on the cluster at ``address``, streamed back in input order."""
-    from geomap.pipeline import _batches
+    from geomap.pipeline import batched, in_order
 
     client = connect(address)
     try:
@@ -64,14 +63,11 @@ def documents_on_cluster(
             raise ClusterError(f"no Dask worker joined the scheduler at {address}") from exc
         processes = len(client.nthreads())  # they share the online geocoder's rate
         expected = fingerprint(settings.identity())
-        in_flight = 2 * processes + 2
-        pending: deque[Any] = deque()
-        for batch in _batches(articles, batch_size):
-            pending.append(client.submit(run_batch, settings, processes, expected, batch, pure=False))
-            if len(pending) >= in_flight:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        yield from in_order(
+            lambda batch: client.submit(run_batch, settings, processes, expected, batch, pure=False),
+            batched(articles, batch_size),
+            2 * processes + 2,
+        )
     finally:
         client.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -162,8 +163,8 @@ class Pipeline:
         _FORKED = self.load()  # forked workers inherit the loaded pipeline instead of loading their own
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for batch in pool.map(_process_batch, _batches(articles, BATCH_SIZE)):
-                yield from batch
+            batches = batched(articles, BATCH_SIZE)
+            yield from in_order(lambda batch: pool.submit(_process_batch, batch), batches, 2 * workers + 2)
 
     def process(
         self, articles: Iterable[Article], count: int, *, workers: int = 1, scheduler: str | None = None
@@ -241,7 +242,8 @@ MIN_ARTICLES_PER_WORKER = 16
 _FORKED: Pipeline | None = None
 
 
-def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+def batched(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    """``articles`` in lists of ``size`` (the last one shorter), read as they are needed."""
     batch: list[Article] = []
     for article in articles:
         batch.append(article)
@@ -250,6 +252,21 @@ def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
             batch = []
     if batch:
         yield batch
+
+
+def in_order(
+    submit: Callable[[list[Article]], Any], batches: Iterable[list[Article]], in_flight: int
+) -> Iterator[DocumentResult]:
+    """The results of every batch, in input order, with at most ``in_flight`` batches submitted and
+    not yet taken back: a corpus of any size streams through in bounded memory. ``submit`` returns a
+    future (of ``concurrent.futures`` or of Dask) whose ``result()`` is the batch's list of results."""
+    pending: deque[Any] = deque()
+    for batch in batches:
+        pending.append(submit(batch))
+        if len(pending) >= in_flight:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
 
 
 def _process_batch(batch: list[Article]) -> list[DocumentResult]:
