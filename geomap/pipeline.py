@@ -237,7 +237,7 @@ class Pipeline:
         return result
 
 
-BATCH_SIZE = 16
+BATCH_SIZE = 8  # small batches keep both workers busy to the end (measured: 8 beats 16 and 32)
 MIN_ARTICLES_PER_WORKER = 16
 _FORKED: Pipeline | None = None
 
