@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 import folium
+from branca.element import Element
 from folium.plugins import FastMarkerCluster, MarkerCluster, TimestampedGeoJson
 
 from geomap.gazetteer import data_dir
@@ -374,7 +375,7 @@ def _offline_assets() -> dict[str, str]:
 
 def render_map(fmap: folium.Map, *, offline: bool = True) -> str:
     """The map as one HTML page; with ``offline``, every script and style sheet is inlined."""
-    page = fmap.get_root().render()
+    page = _stable_ids(fmap.get_root(), fmap.get_root().render())
     if not offline:
         return page
     assets = _offline_assets()
@@ -389,6 +390,25 @@ def render_map(fmap: folium.Map, *, offline: bool = True) -> str:
         return "<style>" + body.replace("</style", "<\\/style") + "</style>"
 
     return _ASSET.sub(inline, page)
+
+
+def _stable_ids(root: Element, page: str) -> str:
+    """``page`` with folium's random element ids (uuid4 hex) numbered in tree order instead, so that
+    the same map renders to the same bytes from one build to the next."""
+    ids: dict[str, str] = {}
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        if element._id in ids:
+            continue
+        ids[element._id] = f"{len(ids):032x}"
+        # children, and the parts some elements keep as attributes (a popup's html, a figure's header)
+        parts = [v for k, v in vars(element).items() if isinstance(v, Element) and k != "_parent"]
+        stack.extend(reversed([*element._children.values(), *parts]))
+    return _HEX_ID.sub(lambda m: ids.get(m.group(), m.group()), page)
+
+
+_HEX_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
 
 def render_png(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from geomap.export import place_features
-from geomap.maps import build_map, incident_popup, marker_radius, safe_url
+from geomap.maps import build_map, incident_popup, marker_radius, render_map, safe_url
 from geomap.models import Incident, Mention, Place, Resolution
 
 GORIS = Place(id="gn-goris", name="Goris", kind="town", country="AM", lat=39.5111, lon=46.3417)
@@ -65,3 +66,16 @@ def test_map_has_an_incident_layer_a_place_layer_and_a_layer_control() -> None:
     assert "Essai &lt;b&gt;" in html
     # folium speaks (lat, lon): the marker sits at Goris, not at (46.3, 39.5)
     assert "[39.5111, 46.3417]" in html
+
+
+def test_the_same_map_renders_to_the_same_bytes() -> None:
+    def page() -> str:
+        mention = Mention(doc="d1", start=0, end=5, text="Goris", origin="gazetteer")
+        places = place_features([Resolution(mention, GORIS, "gazetteer", 0.9)])
+        return render_map(build_map([incident(), incident("Tirs sur Goris.")], places, title="t"))
+
+    first, second = page(), page()
+    assert first == second  # folium's random element ids are numbered in tree order
+    names = re.findall(r'id="(\w+_[0-9a-f]{32})"', first)
+    assert len(names) == len(set(names)) > 2
+    assert not re.search(r"(?<![0-9a-f])(?!0{16})[0-9a-f]{32}(?![0-9a-f])", first)
