@@ -23,7 +23,7 @@ from geomap.store import fingerprint
 if TYPE_CHECKING:
     from geomap.pipeline import Pipeline, Settings
 
-BATCH_SIZE = 16
+BATCH_SIZE = 16  # larger than the local workers' 8: each batch crosses the network twice
 CONNECT_TIMEOUT_S = 30
 WORKERS_TIMEOUT_S = 120
 

@@ -9,6 +9,7 @@ name an organisation ("groupe de Minsk"), a part of a person's or outlet's name 
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -209,10 +210,8 @@ def load_pipeline(gazetteer: Gazetteer) -> Language:
     OpenBLAS multiplies the NER's small dense layers about three times faster than thinc's bundled
     BLIS, for the same entities.
     """
-    if one_blas_thread():
-        with use_ops("numpy", use_blis=False):
-            nlp = spacy.load(MODEL, exclude=EXCLUDED)
-    else:
+    ops = use_ops("numpy", use_blis=False) if one_blas_thread() else contextlib.nullcontext()
+    with ops:
         nlp = spacy.load(MODEL, exclude=EXCLUDED)
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")

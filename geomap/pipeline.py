@@ -129,8 +129,7 @@ class Pipeline:
 
     def load(self) -> Pipeline:
         """Load every per-article stage now (before forking workers that should share them)."""
-        for stage in (self.extractor, self.resolver, self.detector):
-            assert stage is not None
+        _ = (self.extractor, self.resolver, self.detector)  # each cached_property loads its stage
         return self
 
     def zones(self) -> BorderZones | None:
@@ -208,11 +207,12 @@ class Pipeline:
         articles = list(iter_articles(inputs, errors))
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        keys = [store.key(a) for a in articles] if store is not None else []
+        keys: list[str] = []
         reused: dict[int, DocumentResult] = {}
-        for i, key in enumerate(keys):
-            if (data := store.get(key)) is not None:  # type: ignore[union-attr]
-                reused[i] = document_from(data)
+        if store is not None:
+            keys = [store.key(a) for a in articles]
+            found = ((i, store.get(key)) for i, key in enumerate(keys))
+            reused = {i: document_from(data) for i, data in found if data is not None}
         todo = [a for i, a in enumerate(articles) if i not in reused]
         stream = progress(todo) if progress else todo
         fresh = self.process(stream, len(todo), workers=workers, scheduler=scheduler)
