@@ -7,6 +7,15 @@ usual CDN links for a small file.
 
 Every string that comes from an article is HTML-escaped (and made inert inside the JavaScript
 template literals folium writes popups into), and only http(s) links are rendered.
+
+No value is ever parsed as a template. folium renders each element and then compiles the result
+*again* as a Jinja2 template (branca's ``MacroElement.render`` wraps it in ``Element(...)``, and a
+plain ``Element(text)`` is a template too), so a ``{`` from an article, a file name, a geocoder or
+the command line followed by ``{``, ``%`` or ``#`` would be evaluated, or would fail the build. Values
+enter the page at three places only, and each writes braces so that they cannot form template
+syntax yet read the same: :func:`_e` (HTML: character references ``&#123;``/``&#125;``),
+:func:`_script_json` (JSON in a script: ``\\u007b``/``\\u007d``) and :func:`_inert` (GeoJSON
+properties shown as HTML by folium's tooltips).
 """
 
 from __future__ import annotations
@@ -51,7 +60,10 @@ LEAFLET_ONLY_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/
 _ASSET = re.compile(
     r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/>'
 )
-_JS_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;"})
+# "$", "`" and "\\" would act inside folium's JavaScript template literals; "{" and "}" inside Jinja2
+_INERT_CHARS = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"})
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACES = str.maketrans({"{": "\\u007b", "}": "\\u007d"})
 
 
 class OfflineAssetError(LookupError):
@@ -59,8 +71,30 @@ class OfflineAssetError(LookupError):
 
 
 def _e(value: Any) -> str:
-    """HTML-escaped text that also stays inert inside a JavaScript template literal (folium's popups)."""
-    return html.escape("" if value is None else str(value), quote=True).translate(_JS_TEMPLATE_CHARS)
+    """HTML-escaped text that also stays inert inside a JavaScript template literal (folium's popups)
+    and in the Jinja2 pass folium makes over its own output: braces become character references."""
+    return html.escape("" if value is None else str(value), quote=True).translate(_INERT_CHARS)
+
+
+def _inert(value: Any) -> Any:
+    """``value`` (GeoJSON properties) with every string, keys included, escaped by :func:`_e`:
+    folium embeds the properties in a script compiled again as a template, and its tooltips show
+    them as HTML."""
+    if isinstance(value, str):
+        return _e(value)
+    if isinstance(value, dict):
+        return {_e(k): _inert(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_inert(v) for v in value]
+    return value
+
+
+def _inert_collection(features: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A FeatureCollection of ``features`` whose properties are :func:`_inert` (geometry untouched)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [{**f, "properties": _inert(f.get("properties") or {})} for f in features],
+    }
 
 
 def safe_url(url: str | None) -> str | None:
@@ -173,9 +207,13 @@ def _feature(name: str, geometry: Any) -> dict[str, Any]:
 
 
 def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element: "<", ">" and "&" as JSON escapes, as Jinja's tojson does."""
+    """JSON safe inside a <script> element: "<", ">" and "&" as JSON escapes, as Jinja's tojson does,
+    and the braces inside strings too, since folium compiles the script again as a Jinja2 template
+    (outside strings, a brace of json.dumps is followed by a quote or a brace closing an empty object,
+    so it never opens template syntax)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _JSON_STRING.sub(lambda m: m.group().translate(_JSON_BRACES), text)
 
 
 # folium writes "var callback = <this>;": a function expression building one marker from a row
@@ -252,7 +290,7 @@ def _add_basemap(fmap: folium.Map) -> None:
         outlines = [f for f in world["features"] if f["properties"].get("name") not in detailed]
         outlines += [_feature(a.name, a.geometry) for a in countries]
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": outlines},
+            _inert_collection(outlines),
             name="Country outlines (offline)",
             style_function=lambda _: {
                 "color": "#555555",
@@ -264,7 +302,7 @@ def _add_basemap(fmap: folium.Map) -> None:
         ).add_to(fmap)
     if units:
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": [_feature(a.name, a.geometry) for a in units]},
+            _inert_collection([_feature(a.name, a.geometry) for a in units]),
             name="Provinces and districts (AM, AZ)",
             style_function=lambda _: {"color": "#999999", "weight": 0.6, "fill": False, "dashArray": "2 3"},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
@@ -289,7 +327,7 @@ def _add_zones(fmap: folium.Map, zones: dict[str, Any]) -> None:
             }
 
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": sectors},
+            _inert_collection(sectors),
             name="Border sectors (incidents)",
             style_function=sector_style,
             tooltip=folium.GeoJsonTooltip(
@@ -306,14 +344,14 @@ def _add_zones(fmap: folium.Map, zones: dict[str, Any]) -> None:
             return {"color": colour, "weight": 0, "fillColor": colour, "fillOpacity": 0.35}
 
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": bands},
+            _inert_collection(bands),
             name="Border zones",
             style_function=band_style,
             tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Zone"]),
         ).add_to(fmap)
     if border:
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": border},
+            _inert_collection(border),
             name="Armenia–Azerbaijan border",
             style_function=lambda _: {"color": "#000000", "weight": 2.5, "dashArray": "6 4"},
         ).add_to(fmap)

@@ -7,6 +7,7 @@ serves the whole module and each test opens (and closes) its own page.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,20 +120,79 @@ OPEN_POPUP = """(i) => new Promise((resolve, reject) => {
     const poll = setInterval(() => { if (shown()) show(); }, 50);
     cluster.zoomToShowLayer(marker, show);
 })"""
+# Template syntax: folium compiles its output again as a Jinja2 template, so these must stay text. The
+# last two would create the file MARKER in the working directory.
+TEMPLATE_PAYLOADS = (
+    "{{7*7}}",
+    "{% if 1 %}x{% endif %}",
+    "{#",
+    "{% endif %}",
+    "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ cycler.__init__.__globals__.os.mkdir(dict(MARKER=1)|first) }}",
+)
+PAYLOADS = " ".join(TEMPLATE_PAYLOADS)
+IN_YAML = PAYLOADS.replace("'", "''")  # within a single-quoted YAML scalar
+# A url holds no space: the same syntax, written without
+URL = (
+    "https://example.org/{{7*7}}/{%if(1)%}x{%endif%}/{#/{%endif%}/"
+    "{{cycler.__init__.__globals__.os.mkdir(dict(MARKER=1)|first)}}"
+)
+TEMPLATED = {
+    f"goris {PAYLOADS}.txt": (
+        "Le 13 septembre 2022, des tirs ont visé Goris, faisant deux morts selon un témoin "
+        f"qui a écrit {PAYLOADS}.\n"
+    ),
+    "tegh.md": (
+        f"---\ntitle: 'titre {IN_YAML}'\ndate: 2022-09-14\nurl: '{URL}'\n---\n"
+        "Le 14 septembre 2022, des affrontements ont éclaté près de Tegh, faisant trois morts.\n"
+    ),
+}
+# The text of every popup and tooltip of every layer (on the map or not), as a reader would see it:
+# contents that are HTML strings are parsed in an inert <template>; functions are called with the
+# layer (a group's tooltip function with each of its layers, as Leaflet does).
+LAYER_TEXTS = """() => {
+    const texts = [];
+    const read = (content, layer) => {
+        if (typeof content === "function") content = content(layer);
+        if (content instanceof Node) return content.textContent;
+        const t = document.createElement("template");
+        t.innerHTML = String(content);
+        return t.content.textContent;
+    };
+    const seen = new Set();
+    const visit = (layer, inherited) => {
+        if (seen.has(layer)) return;
+        seen.add(layer);
+        const group = typeof layer.getLayers === "function";
+        let passed = inherited;
+        for (const bound of [layer.getPopup && layer.getPopup(), layer.getTooltip && layer.getTooltip()]) {
+            if (!bound) continue;
+            if (group) passed = bound.getContent();  // shown for each of the group's layers
+            else texts.push(read(bound.getContent(), layer));
+        }
+        if (group) for (const child of layer.getLayers()) visit(child, passed);
+        else if (inherited) texts.push(read(inherited, layer));
+    };
+    for (const key of Object.keys(window)) {
+        if (key.startsWith("webkit")) continue;
+        if (window[key] instanceof L.Layer) visit(window[key], null);
+    }
+    return texts.map((t) => t.replace(/\\s+/g, " ").trim());
+}"""
 JAVASCRIPT_HREFS = """() => [...document.querySelectorAll("[href], [src], [action], [formaction]")]
     .flatMap((e) => ["href", "src", "action", "formaction"].map((a) => e.getAttribute(a)))
     .map((v) => (v === null ? "" : v.replace(/[\\s\\u0000-\\u001f]/g, "").toLowerCase()))
     .filter((v) => v.startsWith("javascript:"))"""
 
 
-def build(articles: dict[str, str], root: Path) -> Path:
-    """``geomap build DIR --out OUT --offline -q`` on ``articles``; the output folder."""
+def build(articles: dict[str, str], root: Path, *options: str) -> Path:
+    """``geomap build DIR --out OUT --offline -q [OPTIONS]`` on ``articles``; the output folder."""
     src, out = root / "articles", root / "out"
     src.mkdir()
     for name, text in articles.items():
         (src / name).write_text(text, encoding="utf-8")
     result = CliRunner().invoke(
-        cli, ["build", str(src), "--out", str(out), "--offline", "-q"], catch_exceptions=False
+        cli, ["build", str(src), "--out", str(out), "--offline", "-q", *options], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
     assert (out / "map.html").is_file()
@@ -357,4 +417,146 @@ def test_a_large_map_is_compact_clustered_and_safe(tmp_path: Path, open_map: Any
     )
     assert shown.startswith(f"{hostile} n°") and int(shown.rsplit("n°", 1)[1]) < count
     assert m.page.evaluate("() => window.__pwned") is None
+    assert m.errors == []
+
+
+# --- template syntax -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built_templated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Articles whose file name, text, title and url carry template syntax, under a templated
+    ``--title``; built in a folder where the payloads would have left a file MARKER."""
+    root = tmp_path_factory.mktemp("templated")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        out = build(TEMPLATED, root, "--title", f"carte {PAYLOADS}")
+    assert not (root / "MARKER").exists()
+    return out
+
+
+def shows_no_evaluation(texts: list[str]) -> None:
+    """No text holds what the payloads evaluate to: "{{7*7}}" as 49, "{% if 1 %}x{% endif %}" as x."""
+    for text in texts:
+        assert not re.search(r"(?<![\w.-])49(?![\w.-])", text), text
+        assert " x " not in f" {text} ", text
+
+
+def test_template_syntax_in_articles_stays_text(built_templated: Path, open_map: Any) -> None:
+    """What the articles and ``--title`` hold is shown as written: the page title, the legend, every
+    popup (evidence, the file name of an untitled article, a title, a link)."""
+    collection = json.loads((built_templated / "incidents.geojson").read_text(encoding="utf-8"))
+    urls = {s["url"] for f in collection["features"] for s in f["properties"]["sources"] if s["url"]}
+    assert urls == {URL}
+
+    m = open_map(built_templated / "map.html")
+    assert m.page.title() == f"carte {PAYLOADS}"
+    assert f"carte {PAYLOADS}" in m.page.locator("#geomap-legend").inner_text()
+    popups = [m.open_popup(i) for i in range(m.find_markers()["markers"])]
+    assert len(popups) == len(collection["features"]) >= 2
+    text = " ".join(p["text"] for p in popups)
+    assert f"témoin qui a écrit {PAYLOADS}" in text
+    assert f"goris {PAYLOADS}" in text  # the untitled article: its file name
+    assert f"titre {PAYLOADS}" in text
+    assert URL in {link for p in popups for link in p["links"]}
+    shows_no_evaluation([p["text"] for p in popups])
+    assert m.errors == []
+
+
+def test_template_syntax_from_a_geocoder_stays_text(tmp_path: Path, open_map: Any) -> None:
+    """A place name and kind as a geocoder returns them, and zone labels, in the incident's popup and
+    tooltip, the time slider's popup, the places layer and the zones' tooltips."""
+    import datetime as dt
+
+    from geomap.export import place_features
+    from geomap.maps import build_map, render_map
+    from geomap.models import Incident, Mention, Place, Resolution
+
+    place = Place(
+        id="gn-x", name=f"place {PAYLOADS}", kind=f"kind {PAYLOADS}", country="AM", lat=39.51, lon=46.34
+    )
+    incident = Incident(
+        id=f"id {PAYLOADS}", doc=f"doc {PAYLOADS}", event_type="Battles", sub_event_type="Armed clash",
+        place=place, mention="Goris", geo_precision=1, evidence=f"text {PAYLOADS}",
+        date=dt.date(2023, 5, 1), date_precision="day", fatalities=2,
+    )  # fmt: skip
+    square = {"type": "Polygon", "coordinates": [[[46.3, 39.5], [46.4, 39.5], [46.4, 39.6], [46.3, 39.5]]]}
+    zones = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": square,
+             "properties": {"kind": "zone", "label": f"zone {PAYLOADS}", "inner_km": 0, "width_km": 5}},
+            {"type": "Feature", "geometry": square,
+             "properties": {"kind": "sector", "name": f"sector {PAYLOADS}", "incidents": 1,
+                            "length_km": 3.0}},
+        ],
+    }  # fmt: skip
+    mention = Mention(doc=incident.doc, start=0, end=5, text="Goris", origin="geocoder")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        page = render_map(
+            build_map(
+                [incident],
+                place_features([Resolution(mention, place, "geocoder", 0.9)]),
+                title=f"carte {PAYLOADS}",
+                zones=zones,
+            )
+        )
+    assert not (tmp_path / "MARKER").exists()
+    path = tmp_path / "geocoded.html"
+    path.write_text(page, encoding="utf-8")
+
+    m = open_map(path)
+    m.find_markers()
+    popup = m.open_popup(0)
+    assert popup["evidence"] == f"text {PAYLOADS}"
+    assert f"place {PAYLOADS} (AM)" in popup["text"]
+    texts = m.page.evaluate(LAYER_TEXTS)
+    expected = [
+        f"Armed clash — place {PAYLOADS}",  # the incident's tooltip
+        f"2023-05-01 — Armed clash — place {PAYLOADS}",  # the time slider's popup
+        f"place {PAYLOADS} (kind {PAYLOADS}): 1 mentions",  # the places layer
+        f"Zone zone {PAYLOADS}",
+        f"Sector sector {PAYLOADS}",
+    ]
+    for text in expected:
+        assert any(text in t for t in texts), (text, [t for t in texts if "place" in t or "zone" in t])
+    shows_no_evaluation(texts)
+    assert m.errors == []
+
+
+def test_template_syntax_in_a_large_map_stays_text(tmp_path: Path, open_map: Any) -> None:
+    """The compact mode (more than LARGE_MAP incidents): a popup shows its evidence and place as written."""
+    import datetime as dt
+
+    from geomap.maps import LARGE_MAP, build_map, render_map
+    from geomap.models import Incident, Place
+
+    place = Place(id="gn-x", name=f"place {PAYLOADS}", kind="town", country="AM", lat=39.5, lon=46.3)
+    incidents = [
+        Incident(
+            id=f"{k} {PAYLOADS}", doc=f"doc {PAYLOADS}", event_type="Battles", sub_event_type="Armed clash",
+            place=place, mention="Goris", geo_precision=1, evidence=f"text {PAYLOADS} n°{k}",
+            date=dt.date(2022, 9, 13), date_precision="day", fatalities=None,
+        )
+        for k in range(LARGE_MAP + 1)
+    ]  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        page = render_map(build_map(incidents, [], title=f"carte {PAYLOADS}"))
+    assert not (tmp_path / "MARKER").exists()
+    path = tmp_path / "large.html"
+    path.write_text(page, encoding="utf-8")
+    m = open_map(path)
+    shown = m.page.evaluate(
+        """() => { const map = window[Object.keys(window).find(k => k.startsWith('map_'))]; let cluster;
+        map.eachLayer(l => { if (l instanceof L.MarkerClusterGroup) cluster = l; });
+        const marker = cluster.getLayers()[3]; cluster.removeLayer(marker); map.addLayer(marker);
+        marker.openPopup();
+        return document.querySelector('.leaflet-popup-content .geomap-popup').textContent; }"""
+    )
+    assert f"text {PAYLOADS} n°" in shown
+    assert f"place {PAYLOADS} (AM)" in shown
+    assert m.page.title() == f"carte {PAYLOADS}"
+    shows_no_evaluation([shown])
     assert m.errors == []
