@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,23 +16,14 @@ from typing import Any
 
 from geomap.areas import default_areas
 from geomap.errors import InputError
-from geomap.export import (
-    atomic_write,
-    dumps_geojson,
-    feature_collection,
-    frame_of,
-    incident_features,
-    incidents_csv,
-    output_lock,
-    place_features,
-    write_geopackage,
-)
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import iter_articles
 from geomap.models import Article, DocumentResult, Resolution, Result
+from geomap.outputs import summary as summary  # TODO(lead): drop once tests import from outputs
+from geomap.outputs import write_outputs as write_outputs
 from geomap.resolve import GazetteerTier, Resolver, Tier
 from geomap.store import ResultStore, document_from, plain
 from geomap.world import WorldTier
@@ -144,12 +136,21 @@ class Pipeline:
     def documents(self, articles: Iterable[Article], *, incidents: bool = True) -> Iterator[DocumentResult]:
         """Each article's resolved mentions (and incidents), streamed in input order."""
         for parsed in self.extractor.parse(articles):
+            failures = self._tier_failures()
             resolutions = self._resolve(parsed)
             found = (
                 self.detector.detect(parsed.article, list(parsed.doc.sents), resolutions) if incidents else []
             )
-            complete = not any(getattr(tier, "disabled", False) for tier in self.resolver.tiers)
+            # An article is complete when no tier was off and none failed on one of its names: the
+            # store keeps only complete results, so the next run retries the others.
+            complete = self._tier_failures() == failures and not any(
+                getattr(tier, "disabled", False) for tier in self.resolver.tiers
+            )
             yield DocumentResult(parsed.article, resolutions, found, complete)
+
+    def _tier_failures(self) -> int:
+        """Failed requests of the online tiers so far (each tier counts its own in ``failures``)."""
+        return sum(getattr(tier, "failures", 0) for tier in self.resolver.tiers)
 
     def documents_with_workers(
         self, articles: Iterable[Article], count: int, workers: int
@@ -161,7 +162,10 @@ class Pipeline:
         global _FORKED
         _FORKED = self.load()  # forked workers inherit the loaded pipeline instead of loading their own
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+        )
+        with pool:
             batches = batched(articles, BATCH_SIZE)
             yield from in_order(lambda batch: pool.submit(_process_batch, batch), batches, 2 * workers + 2)
 
@@ -269,6 +273,20 @@ def in_order(
         yield from pending.popleft().result()
 
 
+def exit_with_parent(parent: int, *, every: float = 0.5) -> None:
+    """In a worker process: exit as soon as ``parent`` is gone. A parent killed outright (SIGKILL, the
+    out-of-memory killer) cannot tell its workers, and each would keep its ~400 MB waiting for work on
+    a queue that nobody will ever close. Polling the parent's pid is portable, unlike Linux's
+    PR_SET_PDEATHSIG."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="geomap-exit-with-parent", daemon=True).start()
+
+
 def _process_batch(batch: list[Article]) -> list[DocumentResult]:
     """In a worker process: the pipeline the parent had loaded when it forked, on one batch."""
     assert _FORKED is not None, "workers are forked from a process that set the pipeline"
@@ -277,73 +295,3 @@ def _process_batch(batch: list[Article]) -> list[DocumentResult]:
         if reopen is not None:
             reopen()  # an SQLite connection must not cross a fork
     return list(_FORKED.documents(batch))
-
-
-def summary(result: Result) -> dict[str, Any]:
-    """Counts, unresolved names, problems and timings of a run."""
-    unresolved: dict[str, int] = {}
-    for r in result.resolutions:
-        if r.place is None:
-            unresolved[r.mention.text] = unresolved.get(r.mention.text, 0) + 1
-    by_type: dict[str, int] = {}
-    for incident in result.incidents:
-        by_type[incident.sub_event_type] = by_type.get(incident.sub_event_type, 0) + 1
-    return {
-        "articles": len(result.articles),
-        "mentions": len(result.resolutions),
-        "resolved_mentions": sum(1 for r in result.resolutions if r.place is not None),
-        "places": len({r.place.id for r in result.resolutions if r.place is not None}),
-        "incidents": len(result.incidents),
-        "incidents_by_type": dict(sorted(by_type.items())),
-        "unresolved": dict(sorted(unresolved.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "problems": result.problems,
-        "run": {"reused_articles": result.reused, "processed_articles": len(result.articles) - result.reused},
-        "encodings": {a.path or a.id: a.encoding for a in result.articles if a.encoding != "utf-8"},
-        "timings": result.timings,
-    }
-
-
-def write_outputs(
-    result: Result, out: Path, *, title: str = "geomap", offline: bool = True, png: bool = False
-) -> list[Path]:
-    """Write map.html, incidents.geojson, incidents.csv, places.geojson, zones.geojson, geomap.gpkg,
-    summary.json (and map.png with ``png``) into ``out``, each atomically, under a lock on ``out``."""
-    with output_lock(Path(out)):
-        return _write_outputs(result, Path(out), title=title, offline=offline, png=png)
-
-
-def _write_outputs(result: Result, out: Path, *, title: str, offline: bool, png: bool) -> list[Path]:
-    from geomap.maps import build_map, render_map
-
-    started = time.perf_counter()
-    places = feature_collection(place_features(result.resolutions), "places")
-    incidents = feature_collection(incident_features(result.incidents), "incidents")
-    fmap = build_map(result.incidents, places["features"], title=title, zones=result.zones)
-    outputs = [
-        ("incidents.geojson", dumps_geojson(incidents)),
-        ("places.geojson", dumps_geojson(places)),
-        ("incidents.csv", incidents_csv(result.incidents)),
-        ("map.html", render_map(fmap, offline=offline)),
-    ]
-    if result.zones is not None:
-        outputs.append(("zones.geojson", dumps_geojson(result.zones)))
-    written = []
-    for name, text in outputs:
-        atomic_write(out / name, text)
-        written.append(out / name)
-    layers = {"incidents": frame_of(incidents), "places": frame_of(places)}
-    if result.zones is not None:
-        for layer, kind in (("zones", "zone"), ("sectors", "sector"), ("border", "border")):
-            features = [f for f in result.zones["features"] if f["properties"].get("kind") == kind]
-            layers[layer] = frame_of({"features": features})
-    write_geopackage(out / "geomap.gpkg", layers)
-    written.append(out / "geomap.gpkg")
-    if png:
-        from geomap.maps import render_png
-
-        atomic_write(out / "map.png", render_png(result.incidents, result.zones, title=title))
-        written.append(out / "map.png")
-    result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
-    atomic_write(out / "summary.json", json.dumps(summary(result), ensure_ascii=False, indent=1) + "\n")
-    written.append(out / "summary.json")
-    return written

@@ -10,16 +10,19 @@ interrupted run keeps what it had finished.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from geomap import sqlite_files
 from geomap.errors import GeomapError
 from geomap.gazetteer import data_dir
 from geomap.models import Article, DocumentResult, Incident, Mention, Place, Resolution
@@ -27,6 +30,8 @@ from geomap.models import Article, DocumentResult, Incident, Mention, Place, Res
 STORE_NAME = ".geomap-store.sqlite"
 SCHEMA_VERSION = 1
 COMMIT_EVERY = 64
+LOCK_TIMEOUT = 60.0  # seconds a build waits for another that holds the store before giving up
+T = TypeVar("T")
 log = logging.getLogger("geomap")
 _PACKAGE = Path(__file__).resolve().parent
 DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
@@ -134,33 +139,50 @@ class ResultStore:
     Use as a context manager; :meth:`finish` (called on a clean exit) prunes the rows this run did
     not use. ``get`` and ``put`` deal in the JSON-ready dicts of ``plain``; the pipeline turns them
     back into values.
+
+    A store is only a memory of earlier work, so nothing wrong with it stops a build: a damaged file
+    is moved aside (named in a warning) and a new one started; a disk that fills up or a file that
+    becomes unwritable during the run turns the store off with a warning. The one thing never done is
+    deleting a store another build is using: a store locked for longer than ``lock_timeout`` seconds
+    is reported as a :class:`StoreError`.
     """
 
-    def __init__(self, path: str | Path, run_fingerprint: str, *, reuse: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        run_fingerprint: str,
+        *,
+        reuse: bool = True,
+        lock_timeout: float = LOCK_TIMEOUT,
+    ) -> None:
         self.path = Path(path)
         self.fingerprint = run_fingerprint
         self.reuse = reuse  # False: look nothing up, store everything anew (``geomap build --full``)
+        self.lock_timeout = lock_timeout
         self.reused = 0
         self.stored = 0
         self._pending = 0
+        self._db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot keep results there ({exc.strerror or exc})") from exc
+        try:
             self._db, self.run = self._open()
         except sqlite3.DatabaseError as exc:
-            # A store is only a memory of earlier work: one that is damaged is started afresh.
-            log.warning("%s: not a usable store (%s); starting a new one", self.path, exc)
-            self.path.unlink(missing_ok=True)
+            if not sqlite_files.damaged(exc):
+                raise self._error(exc) from exc
+            self._move_aside(exc)
             try:
                 self._db, self.run = self._open()
             except sqlite3.DatabaseError as again:
-                raise StoreError(f"{self.path}: cannot keep results there ({again})") from again
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot keep results there ({exc})") from exc
+                raise self._error(again) from again
 
     def _open(self) -> tuple[sqlite3.Connection, int]:
-        db = sqlite3.connect(self.path, timeout=60)
+        db = sqlite3.connect(self.path, timeout=self.lock_timeout)
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            sqlite_files.check(db)
             db.execute(
                 "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, doc TEXT NOT NULL, "
                 "data TEXT NOT NULL, run INTEGER NOT NULL)"
@@ -174,6 +196,53 @@ class ResultStore:
         assert run is not None
         return db, run
 
+    def _error(self, exc: sqlite3.DatabaseError) -> StoreError:
+        if sqlite_files.busy(exc):
+            return StoreError(
+                f"{self.path}: the store is in use by another geomap build (still locked after "
+                f"{self.lock_timeout:g} s); wait for it to finish or write to another --out folder"
+            )
+        return StoreError(f"{self.path}: cannot keep results there ({exc})")
+
+    def _move_aside(self, exc: sqlite3.DatabaseError) -> None:
+        """Rename a damaged store (and its journal files) to ``*.damaged-TIMESTAMP``, keeping it for
+        whoever wants to look at it, so that a new one can take its place."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        try:
+            aside = sqlite_files.move_aside(self.path)
+        except OSError as err:
+            raise StoreError(f"{self.path}: damaged ({exc}) and cannot be moved aside ({err})") from err
+        log.warning("%s: damaged (%s); moved aside to %s, starting a new store", self.path, exc, aside)
+
+    def _guarded(self, action: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """``action`` on the open store; when the store fails under it, the store is mended or turned
+        off (see the class docstring) and ``default`` is returned."""
+        if self._db is None:
+            return default
+        try:
+            return action(self._db)
+        except sqlite3.DatabaseError as exc:
+            if sqlite_files.damaged(exc):
+                self._move_aside(exc)
+                try:
+                    self._db, self.run = self._open()
+                except sqlite3.DatabaseError as again:
+                    self._turn_off(again)
+            else:
+                self._turn_off(exc)
+            return default
+
+    def _turn_off(self, exc: sqlite3.DatabaseError) -> None:
+        log.warning(
+            "%s: cannot keep results there any more (%s); this run goes on without the store", self.path, exc
+        )
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+        self._db = None
+
     def key(self, article: Article) -> str:
         """The key of ``article`` under this run's fingerprint."""
         return article_key(article, self.fingerprint)
@@ -182,43 +251,64 @@ class ResultStore:
         """The stored results for ``key`` (marked as used by this run), or None."""
         if not self.reuse:
             return None
-        row = self._db.execute("SELECT data FROM results WHERE key = ?", (key,)).fetchone()
-        if row is None:
+
+        def look_up(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = db.execute("SELECT data FROM results WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE results SET run = ? WHERE key = ?", (self.run, key))
+            self._tick(db)
+            return json.loads(row[0])
+
+        try:
+            data = self._guarded(look_up, None)
+        except ValueError:  # a row that is not JSON any more: process the article again
             return None
-        self._db.execute("UPDATE results SET run = ? WHERE key = ?", (self.run, key))
-        self.reused += 1
-        self._tick()
-        return json.loads(row[0])
+        if data is not None:
+            self.reused += 1
+        return data
 
     def put(self, key: str, doc: str, data: dict[str, Any]) -> None:
         """Keep ``data`` (JSON-ready) as the results of the article ``doc`` under ``key``."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO results (key, doc, data, run) VALUES (?, ?, ?, ?)",
-            (key, doc, json.dumps(data, ensure_ascii=False, separators=(",", ":")), self.run),
-        )
-        self.stored += 1
-        self._tick()
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
-    def _tick(self) -> None:
+        def keep(db: sqlite3.Connection) -> bool:
+            db.execute(
+                "INSERT OR REPLACE INTO results (key, doc, data, run) VALUES (?, ?, ?, ?)",
+                (key, doc, text, self.run),
+            )
+            self._tick(db)
+            return True
+
+        if self._guarded(keep, False):
+            self.stored += 1
+
+    def _tick(self, db: sqlite3.Connection) -> None:
         self._pending += 1
         if self._pending >= COMMIT_EVERY:
-            self._db.commit()
+            db.commit()
             self._pending = 0
 
     def finish(self) -> None:
         """Commit, and drop the rows of articles this run did not have (or had under other settings)."""
-        with self._db:
-            self._db.execute("DELETE FROM results WHERE run <> ?", (self.run,))
-            self._db.execute("DELETE FROM runs WHERE run <> ?", (self.run,))
+
+        def prune(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("DELETE FROM results WHERE run <> ?", (self.run,))
+                db.execute("DELETE FROM runs WHERE run <> ?", (self.run,))
+
+        self._guarded(prune, None)
         self._pending = 0
 
     def close(self) -> None:
         """Commit what is pending and close the file."""
-        self._db.commit()
-        self._db.close()
+        self._guarded(lambda db: db.commit(), None)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def __len__(self) -> int:
-        return self._db.execute("SELECT count(*) FROM results").fetchone()[0]
+        return self._guarded(lambda db: db.execute("SELECT count(*) FROM results").fetchone()[0], 0)
 
     def __enter__(self) -> ResultStore:
         return self

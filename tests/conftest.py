@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,6 +43,7 @@ def _comparable(folder: Path) -> dict[str, bytes]:
         if path.name == "summary.json":
             summary = json.loads(data)
             del summary["timings"], summary["run"]
+            summary.pop("outputs", None)  # the manifest: sizes and digests, the GeoPackage's time-stamped
             data = json.dumps(summary, sort_keys=True).encode()
         found[path.name] = data
     return found
@@ -59,3 +62,27 @@ def _keep_log_level() -> Iterator[None]:
     level = logger.level
     yield
     logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str, *, read_only: bool = False) -> Iterator[Path]:
+    """A small real file system of its own at ``where`` (a full disk, a read-only mount), unmounted
+    after. Mounting needs root, as the tests and CI run here; elsewhere the test is skipped."""
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        if read_only:
+            subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+@pytest.fixture
+def tmpfs() -> Callable[..., contextlib.AbstractContextManager[Path]]:
+    """``tmpfs(path, "1m", read_only=False)``: a context manager mounting a small tmpfs at ``path``."""
+    return _tmpfs

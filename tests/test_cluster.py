@@ -11,7 +11,8 @@ import pytest
 
 from geomap import cluster
 from geomap.models import Article
-from geomap.pipeline import Pipeline, Settings, write_outputs
+from geomap.outputs import write_outputs
+from geomap.pipeline import Pipeline, Settings
 
 distributed = pytest.importorskip("distributed")
 Comparable = Callable[[Path], dict[str, bytes]]

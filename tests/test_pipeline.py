@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 
 from geomap.models import Article
 from geomap.pipeline import BATCH_SIZE, MIN_ARTICLES_PER_WORKER, Pipeline, batched, in_order
@@ -62,3 +69,67 @@ def test_forked_workers_read_the_articles_as_they_go(pipeline: Pipeline) -> None
     assert first.article.id == batch[0].id
     assert read <= BATCH_SIZE * (2 * 2 + 2)
     assert len([first, *docs]) == len(batch)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for article in articles(MIN_ARTICLES_PER_WORKER * 40):
+        (corpus / f"{article.id}.txt").write_text(article.text * 3, encoding="utf-8")
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "geomap",
+            "build",
+            str(corpus),
+            "--out",
+            str(tmp_path / "out"),
+            "--offline",
+            "--workers",
+            "2",
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+            workers = _children(parent.pid)
+        assert len(workers) == 2, "the build never started its two workers"
+        parent.kill()  # SIGKILL: the parent cannot tell its workers anything
+        parent.wait()
+        deadline = time.monotonic() + 15
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers)
+    finally:
+        parent.kill()
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)

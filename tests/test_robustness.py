@@ -46,6 +46,7 @@ HIDDEN_TEMPORARY = re.compile(
     + r")\.[A-Za-z0-9_]+\.(?:tmp|gpkg)(?:-journal|-wal|-shm)?$"
 )
 LOCK_FILE = ".geomap.lock"
+STAGING = ".geomap-staging"  # where a run writes its outputs before swapping them in together
 STORE_FILES = {STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm"}  # SQLite's, during a run
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -164,7 +165,8 @@ def check_output(path: Path, scratch: Path) -> None:
 def check_folder_names(out: Path) -> None:
     """Only outputs, the lock, the store and hidden temporary files; nothing else named like an output."""
     for entry in os.listdir(out):
-        assert entry in OUTPUTS or entry in {LOCK_FILE, *STORE_FILES} or HIDDEN_TEMPORARY.match(entry), entry
+        known = {LOCK_FILE, STAGING, *STORE_FILES}
+        assert entry in OUTPUTS or entry in known or HIDDEN_TEMPORARY.match(entry), entry
 
 
 def load(path: Path) -> Any:
@@ -547,7 +549,9 @@ def test_killed_build_leaves_old_or_complete_outputs(tmp_path: Path) -> None:
         temporaries: list[str] = []
         while time.monotonic() < deadline and process.poll() is None:
             if isinstance(moment, str):
+                staged = os.listdir(out / STAGING) if (out / STAGING).is_dir() else []
                 temporaries = [n for n in os.listdir(out) if n.startswith(".") and n not in before]
+                temporaries += [n for n in staged if n.startswith(".")]
                 if moment == "gpkg-temporary":
                     temporaries = [n for n in temporaries if n.startswith(".geomap.gpkg.")]
                 if temporaries:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import socket
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from click.testing import CliRunner
 from geomap.cli import cli
 from geomap.geocode import GeocoderConfig, GeocoderTier
 from geomap.models import Article, Result
-from geomap.pipeline import Pipeline, Settings, write_outputs
+from geomap.outputs import write_outputs
+from geomap.pipeline import Pipeline, Settings
 from geomap.store import (
     STORE_NAME,
     ResultStore,
@@ -136,7 +139,7 @@ def test_a_damaged_store_is_started_afresh(tmp_path: Path, caplog: pytest.LogCap
     with ResultStore(path, "fp") as store:
         assert store.get("k") is None
         store.put("k", "a", {"n": 1})
-    assert "not a usable store" in caplog.text
+    assert "damaged (file is not a database); moved aside" in caplog.text
     with ResultStore(path, "fp") as store:
         assert store.get("k") == {"n": 1}
 
@@ -183,3 +186,83 @@ def test_results_missed_by_an_unreachable_geocoder_are_not_kept(pipeline: Pipeli
         assert store.stored == 0
     with ResultStore(tmp_path / STORE_NAME, "fp") as store:
         assert online.run([corpus], store=store).reused == 0
+
+
+# --- a store that is locked, damaged or out of room ------------------------------------------------
+
+
+def test_a_locked_store_is_waited_for_then_reported_never_deleted(tmp_path: Path) -> None:
+    path = tmp_path / STORE_NAME
+    with ResultStore(path, "fp") as first:
+        first.put("k", "a", {"n": 1})
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")  # another build in the middle of writing
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="in use by another geomap build"):
+            ResultStore(path, "fp", lock_timeout=0.5)
+        assert 0.4 < time.monotonic() - started < 30
+    finally:
+        holder.rollback()
+        holder.close()
+    with ResultStore(path, "fp") as again:
+        assert again.get("k") == {"n": 1}
+
+
+def _damage_the_middle(path: Path) -> None:
+    """Overwrite pages of the results table and its index, not the schema and the runs table (pages
+    1-4): the file opens, and only a lookup that walks through a damaged page fails."""
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[5 * page : -page] = b"\xa5" * (len(data) - 6 * page)
+    path.write_bytes(bytes(data))
+
+
+def _store_with_rows(path: Path, count: int) -> None:
+    with ResultStore(path, "fp") as store:
+        for i in range(count):
+            store.put(f"k{i}", f"doc{i}", {"text": "x" * 500, "i": i})
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+
+
+def test_a_store_damaged_in_the_middle_is_moved_aside_and_started_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="geomap")
+    path = tmp_path / STORE_NAME
+    _store_with_rows(path, 200)
+    _damage_the_middle(path)
+    with ResultStore(path, "fp") as store:
+        assert store.get("k7") is None
+        store.put("k7", "doc7", {"i": 7})
+    assert f"{path}: damaged" in caplog.text and "moved aside" in caplog.text
+    assert len(list(tmp_path.glob(f"{STORE_NAME}.damaged-*[0-9]"))) == 1  # with its -wal and -shm
+    with ResultStore(path, "fp") as store:
+        assert store.get("k7") == {"i": 7}
+
+
+def test_cli_full_goes_on_past_a_damaged_store(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maps"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", "-q"]).exit_code == 0
+    _store_with_rows(out / STORE_NAME, 200)
+    _damage_the_middle(out / STORE_NAME)
+    for args in (["--full"], []):
+        done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", *args])
+        assert done.exit_code == 0, done.output
+        assert "Traceback" not in done.output
+    assert json.loads((out / "summary.json").read_text())["run"]["reused_articles"] == 3
+
+
+def test_a_store_that_fills_the_disk_is_turned_off_and_the_run_goes_on(
+    tmp_path: Path, tmpfs, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="geomap")
+    with tmpfs(tmp_path / "disk", "256k") as disk:
+        path = disk / STORE_NAME
+        with ResultStore(path, "fp") as store:
+            for i in range(200):
+                store.put(f"k{i}", "doc", {"text": "y" * 4000})
+            assert 0 < store.stored < 200
+        assert f"{path}: cannot keep results there any more" in caplog.text
+        assert "full" in caplog.text

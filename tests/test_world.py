@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from geomap.gazetteer import Gazetteer, name_key
-from geomap.world import MAX_CANDIDATES, WorldTier, build_index
+from geomap.world import MAX_CANDIDATES, WorldIndexError, WorldTier, build_index
 
 
 def city(
@@ -247,3 +247,34 @@ def test_real_valence_has_a_french_candidate(real_world: WorldTier) -> None:
     assert french
     assert french[0].lat == pytest.approx(44.93, abs=0.05)
     assert [p.population for p in found] == sorted((p.population for p in found), reverse=True)
+
+
+# --- a damaged index ------------------------------------------------------------------------------
+
+
+def test_an_index_damaged_in_the_middle_is_moved_aside_and_built_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = write_cities(
+        tmp_path, CITIES * 1 + [city(5000 + i, f"Bourg{i}", 45, 5, "FR", 600) for i in range(3000)]
+    )
+    target = tmp_path / "cache" / "world.sqlite"
+    build_index(source, target)
+    data = bytearray(target.read_bytes())
+    page = 4096
+    data[page : len(data) - page] = b"\xa5" * (len(data) - 2 * page)  # every page but the first and last
+    target.write_bytes(bytes(data))
+    tier = WorldTier(index_path=target, source_path=source)
+    assert ids(tier, "Pokrovsk") == [1005]
+    assert str(target) in caplog.text and "moved aside" in caplog.text
+    assert [p.name for p in target.parent.glob("world.sqlite.damaged-*")]
+    assert ids(WorldTier(index_path=target), "Valencia") == [1002]
+
+
+def test_an_index_that_cannot_be_built_again_is_named(tmp_path: Path) -> None:
+    target = tmp_path / "cache" / "world.sqlite"
+    target.parent.mkdir()
+    target.write_bytes(b"SQLite format 3\0" + b"\xa5" * 8192)
+    tier = WorldTier(index_path=target, source_path=tmp_path / "missing.json")
+    with pytest.raises(WorldIndexError, match=str(target)):
+        tier.candidates("Pokrovsk")

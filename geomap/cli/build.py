@@ -81,7 +81,7 @@ def build(
     full: bool,
 ) -> None:
     """Map the incidents and places of INPUTS (files or folders; default: seeds/) into OUT."""
-    from geomap.pipeline import write_outputs
+    from geomap.outputs import recover, write_outputs
     from geomap.store import STORE_NAME, ResultStore, fingerprint
 
     if not inputs:
@@ -90,6 +90,7 @@ def build(
         inputs = (Path("seeds"),)
     started = time.perf_counter()
     try:
+        recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again
         pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km), processes=workers)
         store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
         with store:
