@@ -4,6 +4,11 @@ Explicit dates ("le 13 septembre", "13/09/2022", "le 1er novembre 2020"), weekda
 la nuit de lundi à mardi"), relative words ("hier", "avant-hier", "ce matin", "la semaine
 dernière") and months ("en août", "fin septembre"). A date is never invented: without the article's
 date, a weekday or a relative word gives no date.
+
+Every date this module returns lies between :data:`EARLIEST` and :data:`LATEST` (1900 to 2200): news
+text can say "le 31 décembre 9999" or carry a publication date of year 1, and later stages shift
+dates by days or weeks (relative words here, the merge window of the incident stage), which must
+never overflow ``datetime.date``. A date outside the window is no date at all.
 """
 
 from __future__ import annotations
@@ -52,17 +57,32 @@ def _day(text: str) -> int:
     return 1 if text.lower() == "1er" else int(text)
 
 
+# A window wide enough for any news article, narrow enough that a few weeks either way stay valid dates.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2200, 12, 31)
+
+
+def plausible(date: dt.date | None) -> dt.date | None:
+    """``date`` (a datetime's calendar date) when it lies in the window, else None."""
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    return date if date is not None and EARLIEST <= date <= LATEST else None
+
+
 def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+    """The date, when it exists and lies in the window ("31/02/2023" and "1/1/9999" give None)."""
     try:
-        return dt.date(year, month, day)
+        return plausible(dt.date(year, month, day))
     except ValueError:
         return None
 
 
 def article_date(article: Article) -> dt.date | None:
-    """The article's date: from its metadata, else from a dateline in its first 400 characters."""
-    if article.date:
-        return article.date
+    """The article's date: from its metadata, else from a dateline in its first 400 characters.
+
+    A metadata date outside the window is ignored (the dateline may still give one)."""
+    if published := plausible(article.date):
+        return published
     head = article.text[:400]
     match = _DATELINE_PATTERNS[0].search(head)
     if match and (month := _month(match.group(2))):
@@ -81,7 +101,14 @@ def _year_for(month: int, published: dt.date | None) -> int | None:
 
 
 def event_date(sentence: str, published: dt.date | None) -> tuple[dt.date | None, str]:
-    """The date a sentence gives its event and its precision ("day", "week", "month", "unknown")."""
+    """The date a sentence gives its event and its precision ("day", "week", "month", "unknown").
+
+    An article date outside the window counts as no date: "hier" is never resolved against year 1."""
+    date, precision = _event_date(sentence, plausible(published))
+    return (date, precision) if plausible(date) else (None, "unknown")
+
+
+def _event_date(sentence: str, published: dt.date | None) -> tuple[dt.date | None, str]:
     for pattern, order in ((_NUMERIC_DATE, (3, 2, 1)), (_ISO_DATE, (1, 2, 3))):
         match = pattern.search(sentence)
         if match:
@@ -108,6 +135,6 @@ def event_date(sentence: str, published: dt.date | None) -> tuple[dt.date | None
     match = _MONTH_ONLY.search(sentence)
     if match and (month := _month(match.group(1))):
         year = int(match.group(2)) if match.group(2) else _year_for(month, published)
-        if year:
-            return dt.date(year, month, 1), "month"
+        if year and (found := _safe_date(year, month, 1)):
+            return found, "month"
     return None, "unknown"

@@ -2,6 +2,10 @@
 
 Every file is written to a temporary file in the same folder, then renamed over the target, so a
 run that dies midway leaves the previous outputs intact.
+
+Article data is inert in every output: a url that is not http(s) is written as null (GeoJSON,
+GeoPackage) or left out (CSV), whatever ingest let through, and a CSV text cell that a spreadsheet
+would read as a formula starts with a ``'`` (OWASP's advice against CSV injection).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from geomap.errors import OutputError
+from geomap.ingest import http_url
 from geomap.models import Incident, Resolution, point_feature
 
 INCIDENT_CSV_COLUMNS = [
@@ -81,8 +86,19 @@ def feature_collection(features: list[dict[str, Any]], name: str) -> dict[str, A
     return {"type": "FeatureCollection", "name": name, "features": features}
 
 
+def inert(value: Any) -> Any:
+    """``value`` with every ``url`` (at any depth of its dicts and lists) an http(s) address or None:
+    a ``javascript:`` or ``data:`` url in an output is one click away from running."""
+    if isinstance(value, dict):
+        return {k: http_url(v) if k == "url" else inert(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [inert(v) for v in value]
+    return value
+
+
 def incident_features(incidents: Iterable[Incident]) -> list[dict[str, Any]]:
-    return [point_feature(i.place.lat, i.place.lon, i.properties()) for i in incidents]
+    """One feature per incident (GeoJSON and the GeoPackage's incidents layer are made from these)."""
+    return [point_feature(i.place.lat, i.place.lon, inert(i.properties())) for i in incidents]
 
 
 def place_features(resolutions: Iterable[Resolution]) -> list[dict[str, Any]]:
@@ -118,7 +134,7 @@ def place_features(resolutions: Iterable[Resolution]) -> list[dict[str, Any]]:
         entry["doc_count"] = len(entry["docs"])
         entry["docs"] = [{"doc": d, "mentions": n} for d, n in entry["docs"].items()]
         entry["forms"] = sorted(entry["forms"], key=lambda f: -entry["forms"][f])
-        features.append(point_feature(lat, lon, entry))
+        features.append(point_feature(lat, lon, inert(entry)))
     return features
 
 
@@ -126,17 +142,36 @@ def dumps_geojson(collection: dict[str, Any]) -> str:
     return json.dumps(collection, ensure_ascii=False, indent=1) + "\n"
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as written: text starting like a formula gets a leading ``'``.
+
+    Only text is touched: numbers (a longitude of -45.1, a count) are written as numbers, and a
+    spreadsheet reads them as numbers, which cannot run anything. Line breaks inside text are
+    written as LF: the csv module quotes a cell holding an LF but not one holding a lone CR, which
+    would end the row for a CSV reader."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def incidents_csv(incidents: Iterable[Incident]) -> str:
-    """Incidents as CSV for spreadsheet users: lists joined with "; ", coordinates in columns."""
+    """Incidents as CSV for spreadsheet users: lists joined with "; ", coordinates in columns, every
+    text cell inert (see :func:`csv_cell`), sources by their http(s) url or else their id."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=INCIDENT_CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for incident in incidents:
-        row = incident.properties()
+        row = inert(incident.properties())
         row["latitude"], row["longitude"] = incident.place.lat, incident.place.lon
         row["actors"] = "; ".join(row["actors"])
         row["sources"] = "; ".join(s.get("url") or s.get("doc") or "" for s in row["sources"])
-        writer.writerow(row)
+        writer.writerow({name: csv_cell(value) for name, value in row.items()})
     return buffer.getvalue()
 
 

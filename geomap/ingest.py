@@ -1,7 +1,12 @@
 """Read articles: plain text, Markdown/text with YAML front matter, and JSON Lines.
 
 A bad input never stops the others: it becomes an :class:`~geomap.errors.InputError` handed to the
-caller's ``errors`` list, naming the file (and line) and the problem.
+caller's ``errors`` list, naming the file (and line) and the problem. A bad metadata value (a date
+that does not exist, a list for a title, a ``javascript:`` url) costs only that field: it is dropped
+with a warning naming the file, line and field, and the article is kept. A file named twice (or
+through a folder, a link or another spelling) is read once, and an article id already taken by an
+earlier article is an error naming both places: ids stay unique, and so do the incidents made from
+them.
 """
 
 from __future__ import annotations
@@ -9,13 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
+import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import yaml
 
+from geomap.dates import EARLIEST, LATEST, plausible
 from geomap.errors import InputError
 from geomap.models import Article
 
@@ -25,6 +36,15 @@ MAX_CHARS = 1_000_000
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+MAX_ID_CHARS = 256
+# A header of a few fields, not a document: YAML is parsed in Python, at some 10 µs a character.
+MAX_FRONT_MATTER_CHARS = 65_536
+# Python refuses to turn an int of more than 4,300 digits into text: JSON numbers this long are read
+# as Decimal, which has no such limit, so a 5,000-digit id is one bad field, not a crash.
+_LONG_INT_DIGITS = 640
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)", re.ASCII)
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f]+\Z", re.I)
 
 # One character for one character, so offsets into the normalised text are offsets into the source.
 _NLP_TRANSLATION = str.maketrans(
@@ -151,31 +171,205 @@ def _report_encoding(path: Path, encoding: str) -> None:
 
 
 def parse_date(value: Any) -> dt.date | None:
-    """A date from front matter or JSON: a date, a datetime, or an ISO 8601 string."""
+    """A date from front matter or JSON (a date, a datetime, or an ISO 8601 string), None when there is
+    none or it is not a plausible date (see :func:`geomap.dates.plausible`)."""
+    try:
+        return _date_field(value)
+    except _BadField:
+        return None
+
+
+class _BadField(ValueError):
+    """A metadata value that cannot be used: the field is dropped and the article kept."""
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for a message that must not repeat the value itself."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_field(value: Any) -> str | None:
+    """A title, source or id as text: a string, or a number written as its digits."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+        try:
+            text = str(value)
+        except ValueError as exc:  # an int longer than Python's digit limit for str()
+            raise _BadField("a number too long to write") from exc
+    elif isinstance(value, float) and math.isfinite(value):
+        text = repr(value)
+    else:
+        raise _BadField(f"{_kind(value)}, not text")
+    if not _encodable(text):
+        raise _BadField("invalid text (an unpaired surrogate)")
+    return text
+
+
+def _id_field(value: Any) -> str | None:
+    """An id: short text without control characters (ids are printed and used as keys)."""
+    text = _text_field(value)
+    if text is None or not text.strip():
+        return None
+    if len(text) > MAX_ID_CHARS:
+        raise _BadField(f"{len(text):,} characters, more than {MAX_ID_CHARS}")
+    if _ID_CONTROL.search(text):
+        raise _BadField("control characters")
+    return text
+
+
+def _date_field(value: Any) -> dt.date | None:
+    """A date (``2023-09-19``, ``2023-9-19``, a timestamp, a date or datetime object) in the window
+    of :mod:`geomap.dates`: a date outside it would overflow when later stages shift it."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        return value.date()
     if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
+        date = value.date() if isinstance(value, dt.datetime) else value
+    elif isinstance(value, str):
+        match = _DATE.match(value)
+        if match is None:
+            raise _BadField("not a date (expected YYYY-MM-DD)")
+        try:
+            date = dt.date(*(int(part) for part in match.groups()))
+        except ValueError as exc:
+            raise _BadField(f"not a date ({exc})") from exc
+    else:
+        raise _BadField(f"{_kind(value)}, not a date")
+    if plausible(date) is None:
+        raise _BadField(f"a date outside {EARLIEST.year}-{LATEST.year}")
+    return date
+
+
+def http_url(value: Any) -> str | None:
+    """``value`` as an http(s) address (stripped), or None: a ``javascript:``, ``data:`` or ``file:``
+    url, a relative one or one with spaces or control characters is not a link to hand a reader."""
+    if not isinstance(value, str):
         return None
+    url = value.strip()
+    if not _HTTP_URL.match(url):
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # "http://[::1" and the like
+        return None
+    return url if host else None
 
 
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _url_field(value: Any) -> str | None:
+    text = _text_field(value)
+    if text is None or not text.strip():
+        return None
+    url = http_url(text)
+    if url is None:
+        raise _BadField("not an http(s) address")
+    return url
+
+
+_FIELDS = {
+    "id": _id_field,
+    "title": _text_field,
+    "date": _date_field,
+    "url": _url_field,
+    "source": _text_field,
+}
+
+
+def _fields(meta: dict[str, Any], where: str) -> dict[str, Any]:
+    """The article fields of ``meta``; a value that cannot be used is dropped with a warning naming
+    the file (and line) and the field, never the value (it may be huge or hold escape sequences)."""
+    fields = {}
+    for name, parse in _FIELDS.items():
+        try:
+            fields[name] = parse(meta.get(name))
+        except _BadField as exc:
+            log.warning('%s: field "%s" dropped (%s); the article is kept', where, name, exc)
+            fields[name] = None
+    return fields
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
-    """YAML's safe loader without aliases: a few bytes of "&a [*a, *a ...]" cannot grow into megabytes."""
+    """YAML's safe loader, made for untrusted headers.
+
+    - No aliases: a few bytes of "&a [*a, *a ...]" cannot grow into megabytes.
+    - Plain scalars stay text (only ``~``/``null``/empty mean None): ``title: 007`` is "007", not 7,
+      and ``date: 2024-02-30``, ``25:61:00`` or a 5,000-digit number cannot fail while loading;
+      each field is parsed afterwards, where a bad value drops that field only. Explicit ``!!int``,
+      ``!!float``, ``!!bool``, ``!!timestamp`` and ``!!binary`` tags are read as text too.
+    - A value nested deeper than ``MAX_DEPTH`` is read as None without being built (the parser
+      itself is not recursive), so "[[[[...]]]]" neither recurses, nor takes quadratic time, nor
+      keeps the field.
+    """
+
+    MAX_DEPTH = 32
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+    _depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
         if self.check_event(yaml.AliasEvent):
             raise yaml.YAMLError("aliases are not allowed in front matter")
-        return super().compose_node(parent, index)
+        if self._depth >= self.MAX_DEPTH:
+            return self._skip_node()
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    # PyYAML's scanner keeps, for each open "[" or "{", the chance that it starts a mapping key, and
+    # checks every such chance at each token: "[[[[..." took quadratic time (10 KB: 16 s). Deeper
+    # than MAX_DEPTH nothing is kept anyway, so a collection opened there is never taken for a key.
+    _opening = False
+
+    def fetch_flow_collection_start(self, token_class):  # type: ignore[no-untyped-def]
+        self._opening = True
+        try:
+            super().fetch_flow_collection_start(token_class)
+        finally:
+            self._opening = False
+
+    def save_possible_simple_key(self) -> None:
+        if self._opening and self.flow_level >= self.MAX_DEPTH:
+            self.remove_possible_simple_key()
+            return
+        super().save_possible_simple_key()
+
+    def _skip_node(self) -> yaml.Node:
+        """Consume one node's events, however deep, and stand a null in its place."""
+        start = self.peek_event().start_mark
+        open_ = 0
+        while True:
+            event = self.get_event()
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                open_ += 1
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                open_ -= 1
+            if open_ == 0:
+                return yaml.ScalarNode("tag:yaml.org,2002:null", "", start, event.end_mark)
+
+
+_FrontMatterLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+for _tag in ("int", "float", "bool", "timestamp", "binary"):
+    _FrontMatterLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _FrontMatterLoader.construct_yaml_str)
 
 
 def _printable(text: str) -> str:
@@ -183,36 +377,47 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _article(meta: dict[str, Any], text: str, *, default_id: str, path: Path, encoding: str) -> Article:
-    """An Article from its text and its metadata (front matter or JSON record)."""
+def _article(
+    meta: dict[str, Any], text: str, *, default_id: str, path: Path, encoding: str, line: int | None = None
+) -> Article:
+    """An Article from its text and its metadata (front matter or JSON record); a metadata value
+    that cannot be used is dropped (with a warning), the article kept."""
     if len(text) > MAX_CHARS:
         raise InputError(
             str(path),
             f"article too long ({len(text):,} characters; the limit is "
             f"{MAX_CHARS:,}): split it into several articles",
+            line=line,
         )
+    fields = _fields(meta, _printable(str(path)) if line is None else f"{_printable(str(path))}:{line}")
     return Article(
-        id=_printable(str(meta.get("id") or default_id)),
+        id=_printable(fields["id"] or default_id),
         text=text,
-        title=_text_or_none(meta.get("title")),
-        date=parse_date(meta.get("date")),
-        url=_text_or_none(meta.get("url")),
-        source=_text_or_none(meta.get("source")),
+        title=fields["title"],
+        date=fields["date"],
+        url=fields["url"],
+        source=fields["source"],
         path=_printable(str(path)),
         encoding=encoding,
     )
 
 
 def read_text_file(path: Path) -> Article:
-    """A .txt or .md file, with an optional YAML front matter (title, date, url, source)."""
+    """A .txt or .md file, with an optional YAML front matter (title, date, url, source, id)."""
     text, encoding = decode(path.read_bytes(), str(path))
     _report_encoding(path, encoding)
     meta: dict[str, Any] = {}
     match = _FRONT_MATTER.match(text)
+    if match and len(match.group(1)) > MAX_FRONT_MATTER_CHARS:
+        raise InputError(
+            str(path),
+            f"front matter too long ({len(match.group(1)):,} characters; the limit is "
+            f"{MAX_FRONT_MATTER_CHARS:,})",
+        )
     if match:
         try:
             loaded = yaml.load(match.group(1), Loader=_FrontMatterLoader)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
             raise InputError(str(path), f"malformed front matter ({exc.__class__.__name__})") from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise InputError(str(path), "front matter is not a mapping of keys to values")
@@ -224,8 +429,18 @@ def read_text_file(path: Path) -> Article:
     return _article(meta, text, default_id=path.stem, path=path, encoding=encoding)
 
 
+def _json_int(digits: str) -> int | Decimal:
+    return Decimal(digits) if len(digits) > _LONG_INT_DIGITS else int(digits)
+
+
 def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
     """One article per line: ``{"id", "text", "title", "date", "url", "source"}``."""
+    for _, article in _jsonl_articles(path, errors):
+        yield article
+
+
+def _jsonl_articles(path: Path, errors: list[InputError]) -> Iterator[tuple[int, Article]]:
+    """Each article of a JSON Lines file, with its line number."""
     text, encoding = decode(path.read_bytes(), str(path))
     _report_encoding(path, encoding)
     # Only "\n" ends a record: str.splitlines() would also cut at U+2028 inside a JSON string.
@@ -234,37 +449,58 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_int=_json_int)
         except RecursionError:
             errors.append(InputError(str(path), "JSON nested too deeply", line=number))
             continue
-        except json.JSONDecodeError as exc:
-            errors.append(InputError(str(path), f"invalid JSON ({exc.msg})", line=number))
+        except ValueError as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.__class__.__name__
+            errors.append(InputError(str(path), f"invalid JSON ({reason})", line=number))
             continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             errors.append(InputError(str(path), 'no "text" string in this record', line=number))
             continue
-        try:
-            json.dumps(record, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:
-            errors.append(
-                InputError(str(path), f"invalid text ({exc.reason}: an unpaired surrogate)", line=number)
-            )
+        if not _encodable(record["text"]):
+            errors.append(InputError(str(path), "invalid text (an unpaired surrogate)", line=number))
             continue
         if not record["text"].strip():
             errors.append(InputError(str(path), "empty article (no text)", line=number))
             continue
         try:
-            yield _article(
-                record, record["text"], default_id=f"{path.stem}-{number}", path=path, encoding=encoding
+            article = _article(
+                record,
+                record["text"],
+                default_id=f"{path.stem}-{number}",
+                path=path,
+                encoding=encoding,
+                line=number,
             )
         except InputError as exc:
-            errors.append(InputError(exc.path, exc.problem, line=number))
+            errors.append(exc)
+            continue
+        yield number, article
 
 
 def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> list[Path]:
-    """Files named, and every supported file below each directory named, in a stable order."""
+    """Files named, and every supported file below each directory named, in a stable order.
+
+    A file met twice (named twice, named and inside a folder named, reached through a link or as
+    ``./a.txt``) is listed once, where it was first met."""
     files: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+
+    def add(path: Path) -> None:
+        try:
+            stat = os.stat(path)
+        except OSError:  # vanished meanwhile: reading it will say so
+            files.append(path)
+            return
+        if (stat.st_dev, stat.st_ino) in seen:
+            log.info("%s: already among the inputs, read once", _printable(str(path)))
+            return
+        seen.add((stat.st_dev, stat.st_ino))
+        files.append(path)
+
     for item in inputs:
         path = Path(item)
         if path.is_dir():
@@ -273,11 +509,11 @@ def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> lis
                 errors.append(InputError(str(path), "directory holds no .txt, .md or .jsonl file"))
             for p in found:
                 if p.is_file():
-                    files.append(p)
+                    add(p)
                 elif p.is_symlink() and not p.exists():
                     errors.append(InputError(str(p), "broken symbolic link"))
         elif path.is_file():
-            files.append(path)
+            add(path)
         elif path.is_symlink():
             errors.append(InputError(str(path), "broken symbolic link"))
         else:
@@ -285,15 +521,48 @@ def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> lis
     return files
 
 
+def _unique_id(taken: str, path: Path, first_seen: dict[str, str]) -> str:
+    """An id for the file ``path`` whose own id is ``taken``: its folder's name first, then a number."""
+    candidate = f"{_printable(path.parent.name)}/{taken}" if path.parent.name else taken
+    number = 2
+    unique = candidate
+    while unique in first_seen:
+        unique, number = f"{candidate}~{number}", number + 1
+    return unique
+
+
 def iter_articles(inputs: Iterable[str | Path], errors: list[InputError] | None = None) -> Iterator[Article]:
-    """Every article of the inputs; what cannot be read is appended to ``errors`` and skipped."""
+    """Every article of the inputs; what cannot be read is appended to ``errors`` and skipped.
+
+    Article ids are unique: an article whose id an earlier one already has is an error naming both
+    places (file, and line for JSON Lines), and is skipped."""
     errors = [] if errors is None else errors
+    first_seen: dict[str, str] = {}
     for path in expand_inputs(inputs, errors):
         try:
             if path.suffix.lower() in JSONL_SUFFIXES:
-                yield from read_jsonl_file(path, errors)
+                found: Iterable[tuple[int | None, Article]] = _jsonl_articles(path, errors)
             else:
-                yield read_text_file(path)
+                found = [(None, read_text_file(path))]
+            for line, article in found:
+                named_by_file = line is None and article.id == _printable(path.stem)
+                if article.id in first_seen and not named_by_file:  # an id given in the data
+                    problem = f"duplicate id {article.id!r} (first read from {first_seen[article.id]})"
+                    errors.append(InputError(str(path), problem, line=line))
+                    continue
+                if article.id in first_seen:  # two files of one name in two folders: two articles
+                    unique = _unique_id(article.id, path, first_seen)
+                    log.warning(
+                        "%s: id %r is already %s's; this article is %r",
+                        _printable(str(path)),
+                        article.id,
+                        first_seen[article.id],
+                        unique,
+                    )
+                    article = replace(article, id=unique)
+                where = _printable(str(path))
+                first_seen[article.id] = where if line is None else f"{where}:{line}"
+                yield article
         except InputError as exc:
             errors.append(exc)
         except OSError as exc:

@@ -33,6 +33,7 @@ from branca.element import Element
 from folium.plugins import FastMarkerCluster, MarkerCluster, TimestampedGeoJson
 
 from geomap.gazetteer import data_dir
+from geomap.ingest import http_url
 from geomap.models import Incident, point_feature, point_latlon
 
 COLOURS = {
@@ -98,10 +99,8 @@ def _inert_collection(features: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def safe_url(url: str | None) -> str | None:
-    """The URL when it is http(s), else None."""
-    if url and url.strip().lower().startswith(("http://", "https://")):
-        return url.strip()
-    return None
+    """The URL when it is a well-formed http(s) address, else None (the one rule of every output)."""
+    return http_url(url)
 
 
 def incident_popup(incident: Incident) -> str:

@@ -9,16 +9,21 @@ import json
 import os
 from pathlib import Path
 
+import pyogrio
 import pytest
 
 from geomap.errors import GeomapError, OutputError
 from geomap.export import (
     atomic_write,
+    csv_cell,
     dumps_geojson,
     feature_collection,
+    frame_of,
     incident_features,
     incidents_csv,
+    inert,
     place_features,
+    write_geopackage,
 )
 from geomap.models import Article, Incident, Mention, Place, Resolution, point_feature, point_geometry
 from geomap.pipeline import Pipeline
@@ -237,3 +242,87 @@ def test_place_features_aggregate_mentions_and_documents() -> None:
     assert (kut["mentions"], kut["doc_count"], kut["docs"]) == (1, 1, [{"doc": "b", "mentions": 1}])
     assert features[0]["geometry"]["coordinates"] == [45.11, 41.05]
     assert place_features([resolution("a", "Nulle-Part", None)]) == []
+
+
+# --- inert outputs: formulas and urls -------------------------------------------------------------
+
+FORMULAS = ["=1+2", "+1+2", "-1+2", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("https://evil.example","x")']
+HOSTILE_URLS = [
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    " JAVASCRIPT:x",
+    "file:///x",
+]
+
+
+def hostile_incident(formula: str, url: str) -> Incident:
+    """An incident whose every text field (and its place's) starts like a spreadsheet formula."""
+    place = Place(formula + "id", formula + "place", "village", formula, -33.9, -45.5, admin1=formula)
+    return Incident(
+        id=formula + "i",
+        doc=formula + "doc",
+        event_type=formula,
+        sub_event_type=formula,
+        place=place,
+        mention=formula + "m",
+        geo_precision=1,
+        evidence=formula + " des tirs",
+        date=dt.date(2023, 9, 13),
+        fatalities=2,
+        injured=0,
+        actors=(formula + "a", "b"),
+        sources=({"doc": formula + "doc", "title": formula + "t", "url": url},),
+        distance_km=-1.5,
+        zone=formula + "z",
+        sector=formula + "s",
+    )
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_csv_text_cells_never_start_like_a_formula(formula: str, url: str) -> None:
+    """OWASP: text cells starting with = + - @ tab or CR get a leading '; numbers stay numbers."""
+    (row,) = csv.DictReader(io.StringIO(incidents_csv([hostile_incident(formula, url)])))
+    numbers = {"latitude", "longitude", "fatalities", "injured", "geo_precision", "confidence", "distance_km"}
+    for column, cell in row.items():
+        if column in numbers:
+            float(cell)  # written as a number, not neutralised
+        elif cell:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
+    written = "'" + formula.replace("\r", "\n")  # a line break in a cell is written as \n
+    assert row["id"] == written + "i" and row["evidence"] == written + " des tirs"
+    assert (row["latitude"], row["longitude"], row["distance_km"]) == ("-33.9", "-45.5", "-1.5")
+    assert row["date"] == "2023-09-13"
+    assert row["sources"] == written + "doc"  # the url is not a link: the source's id instead
+    assert url.strip().split(":")[0].lower() not in incidents_csv([hostile_incident(formula, url)]).lower()
+
+
+def test_csv_keeps_plain_text_and_http_urls_as_written() -> None:
+    incident = hostile_incident("Kirants", "https://example.org/a?b=-1")
+    (row,) = csv.DictReader(io.StringIO(incidents_csv([incident])))
+    assert row["id"] == "Kirantsi" and row["sources"] == "https://example.org/a?b=-1"
+    assert csv_cell("a=1") == "a=1" and csv_cell(-3) == -3 and csv_cell(None) is None
+    assert csv_cell("-3") == "'-3"  # text that looks like a negative number is still text
+    assert csv_cell("a\rb\r\nc") == "a\nb\nc"  # a lone CR would end the row for a CSV reader
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+def test_geojson_and_geopackage_properties_hold_only_http_urls(tmp_path: Path, url: str) -> None:
+    """A url that is not http(s) is null in incidents.geojson and in the GeoPackage layer."""
+    incidents = [hostile_incident("x", url), hostile_incident("y", "https://example.org/ok")]
+    collection = feature_collection(incident_features(incidents), "incidents")
+    sources = [f["properties"]["sources"] for f in collection["features"]]
+    assert sources == [
+        [{"doc": "xdoc", "title": "xt", "url": None}],
+        [{"doc": "ydoc", "title": "yt", "url": "https://example.org/ok"}],
+    ]
+    text = dumps_geojson(collection)
+    assert url.strip().split(":")[0].lower() not in text.lower()
+    write_geopackage(tmp_path / "g.gpkg", {"incidents": frame_of(collection)})
+    frame = pyogrio.read_dataframe(tmp_path / "g.gpkg", layer="incidents")
+    assert [json.loads(s)[0]["url"] for s in frame["sources"]] == [None, "https://example.org/ok"]
+
+
+def test_inert_clears_non_http_urls_at_any_depth() -> None:
+    value = {"url": "javascript:x", "a": [{"url": "data:x"}, {"b": {"url": "https://ok.example/"}}], "n": -1}
+    assert inert(value) == {"url": None, "a": [{"url": None}, {"b": {"url": "https://ok.example/"}}], "n": -1}

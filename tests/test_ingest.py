@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geomap.errors import InputError
-from geomap.ingest import expand_inputs, iter_articles, normalise_for_nlp, read_text_file
+from geomap.ingest import expand_inputs, http_url, iter_articles, normalise_for_nlp, read_text_file
 
 BODY = "Des tirs ont visé Goris dans la nuit.\nL’armée a démenti à Erevan.\n"
 
@@ -342,3 +343,196 @@ def test_normalise_keeps_length_and_plain_characters(text: str) -> None:
     for before, after in zip(text, out, strict=True):
         if before.isascii() and before != "`":
             assert after == before
+
+
+# --- bad metadata values: the field is dropped, the article kept -----------------------------
+
+
+def dropped(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The "field dropped" warnings logged so far."""
+    return [r.getMessage() for r in caplog.records if r.name == "geomap" and "dropped" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "reason"),
+    [
+        ("date: 2024-02-30", "date", "not a date"),
+        ("date: 2024-01-01 25:61:00", None, None),  # the calendar date is good: only it is read
+        ("date: 25:61:00", "date", "not a date"),
+        ("date: 0001-01-01", "date", "outside 1900-2200"),
+        ("date: 9999-12-31", "date", "outside 1900-2200"),
+        ("date: [2023, 9, 19]", "date", "a list"),
+        ("date: !!timestamp 2024-02-30", "date", "not a date"),
+        ("title: " + "7" * 5000, None, None),  # a long title made of digits is still a title
+        ("title: " + "[" * 5000 + "]" * 5000, "title", "a list"),
+        ("title: {a: [b, {c: d}]}", "title", "a mapping"),
+        ("id: " + "9" * 5000, "id", "more than 256"),
+        ('id: "a\\x1b[31mb"', "id", "control characters"),
+        ("url: javascript:alert(1)", "url", "http(s)"),
+        ('url: "data:text/html,<script>alert(1)</script>"', "url", "http(s)"),
+        ("url: //example.org/relative", "url", "http(s)"),
+        ("url: [https://example.org]", "url", "a list"),
+        ('source: "\\ud800"', "source", "surrogate"),
+    ],
+)
+def test_a_bad_front_matter_value_drops_only_its_field(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, line: str, field: str | None, reason: str | None
+) -> None:
+    """One bad value in the front matter: the article is read, that field is None and a warning
+    names the file and the field; the other fields are kept."""
+    path = tmp_path / "article.md"
+    path.write_text(f"---\ntitle: Tirs\nsource: AFP\n{line}\n---\n" + BODY, encoding="utf-8")
+    [article], errors = read_all(path)
+    assert errors == []
+    assert article.text.endswith(BODY)
+    if field is None:
+        assert dropped(caplog) == []
+        return
+    assert getattr(article, field) == ("article" if field == "id" else None)  # an id falls back to the stem
+    for other in {"title", "source"} - {field}:
+        assert getattr(article, other) is not None
+    [message] = dropped(caplog)
+    assert message.startswith(f'{path}: field "{field}" dropped') and reason in message
+
+
+def test_front_matter_scalars_stay_text(tmp_path: Path) -> None:
+    """Plain YAML scalars are read as written, not as YAML 1.1 numbers, booleans or sexagesimals."""
+    path = tmp_path / "a.md"
+    path.write_text("---\ntitle: 007\nsource: yes\nid: 1:30\ndate: 2023-9-1\n---\n" + BODY, encoding="utf-8")
+    article = read_text_file(path)
+    assert (article.title, article.source, article.id, article.date) == (
+        "007",
+        "yes",
+        "1:30",
+        dt.date(2023, 9, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "reason"),
+    [
+        ("7" * 5000, "id", "more than 256"),  # a bare 5,000-digit number: Python's int->str limit
+        ("7" * 5000, "title", None),
+        ('"2024-02-30"', "date", "not a date"),
+        ('"0001-01-01"', "date", "outside 1900-2200"),
+        ("20230919", "date", "a number"),
+        ("true", "title", "a boolean"),
+        ("[[[[1]]]]", "source", "a list"),
+        ('{"a": 1}', "title", "a mapping"),
+        ('"javascript:alert(1)"', "url", "http(s)"),
+        ('"\\ud800"', "title", "surrogate"),
+        ("1e999", "title", "a number"),
+        ("NaN", "source", "a number"),
+    ],
+)
+def test_a_bad_jsonl_value_drops_only_its_field(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, value: str, field: str, reason: str | None
+) -> None:
+    """The warning names the file, the line and the field; the record is kept."""
+    record = '{"text": "Tirs à Goris hier.", "%s": %s}' % (field, value)  # noqa: UP031 - raw JSON
+    path = write_lines(tmp_path / "lot.jsonl", [json.dumps({"id": "ok", "text": "Goris"}), record])
+    articles, errors = read_all(path)
+    assert errors == []
+    assert len(articles) == 2
+    kept = articles[1]
+    if reason is None:
+        assert getattr(kept, field) == "7" * 5000 and dropped(caplog) == []
+        return
+    assert getattr(kept, field) == ("lot-2" if field == "id" else None)  # an id falls back to file-line
+    [message] = dropped(caplog)
+    assert message.startswith(f'{path}:2: field "{field}" dropped') and reason in message
+    assert "ud800" not in message and "alert" not in message  # the value itself is never echoed
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.org/a?b=1#c", "http://127.0.0.1:8080/x", "  HTTPS://Example.org/ ", "https://例え.jp/"],
+)
+def test_http_urls_are_kept(tmp_path: Path, url: str) -> None:
+    path = write_lines(tmp_path / "lot.jsonl", [json.dumps({"text": "Goris", "url": url})])
+    [article], errors = read_all(path)
+    assert errors == [] and article.url == url.strip() and http_url(url) == url.strip()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "vbscript:msgbox",
+        "file:///etc/passwd",
+        "ftp://example.org/",
+        "//example.org",
+        "/relative",
+        "https://",
+        "http://[::1",
+        "https://exa mple.org",
+        "https://example.org/\x1b[2J",
+        "http:\\\\evil",
+    ],
+)
+def test_other_urls_are_not_links(url: str) -> None:
+    assert http_url(url) is None
+
+
+# --- duplicates -----------------------------------------------------------------------------
+
+
+def test_a_file_given_several_ways_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twice by name, as ./name, through a link, and inside its folder: one article."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / "a.txt"
+    path.write_text(BODY, encoding="utf-8")
+    (tmp_path / "lien.txt").symlink_to(path)
+    monkeypatch.chdir(folder)
+    articles, errors = read_all(path, path, Path("./a.txt"), Path("a.txt"), tmp_path / "lien.txt", folder)
+    assert errors == []
+    assert [a.id for a in articles] == ["a"]
+    assert articles[0].path == str(path)  # named as it was first met
+
+
+def test_a_repeated_jsonl_id_is_named_and_the_later_record_skipped(tmp_path: Path) -> None:
+    """In one file, across files, and between a JSON record and a text file's id."""
+    first = write_lines(
+        tmp_path / "un.jsonl",
+        [
+            json.dumps({"id": "x", "text": "Goris"}),
+            json.dumps({"id": "y", "text": "Erevan"}),
+            json.dumps({"id": "x", "text": "Bakou"}),
+        ],
+    )
+    second = write_lines(tmp_path / "deux.jsonl", [json.dumps({"id": "y", "text": "Kut"})])
+    text = tmp_path / "trois.md"
+    text.write_text("---\nid: x\n---\nTegh", encoding="utf-8")
+    articles, errors = read_all(first, second, text)
+    assert [(a.id, a.text.strip()) for a in articles] == [("x", "Goris"), ("y", "Erevan")]
+    assert [(e.path, e.line) for e in errors] == [(str(first), 3), (str(second), 1), (str(text), None)]
+    assert all("duplicate id" in e.problem for e in errors)
+    assert f"first read from {first}:1" in errors[0].problem
+    assert f"first read from {first}:2" in errors[1].problem
+    assert str(errors[0]).startswith(f"{first}:3: duplicate id 'x'")
+
+
+def test_a_number_id_and_a_text_id_with_the_same_digits_collide(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "lot.jsonl",
+        [json.dumps({"id": 7, "text": "Goris"}), json.dumps({"id": "7", "text": "Kut"})],
+    )
+    articles, errors = read_all(path)
+    assert [a.id for a in articles] == ["7"] and [e.line for e in errors] == [2]
+
+
+def test_files_of_one_name_in_two_folders_are_two_articles(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="geomap")
+    for folder, village in (("lundi", "Goris"), ("mardi", "Kapan")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "depeche.txt").write_text(f"Des tirs ont visé {village}.", encoding="utf-8")
+    articles, errors = read_all(tmp_path / "lundi", tmp_path / "mardi")
+    assert errors == []
+    assert [a.id for a in articles] == ["depeche", "mardi/depeche"]
+    assert "id 'depeche' is already" in caplog.text

@@ -55,6 +55,7 @@ def test_only_http_links_are_rendered() -> None:
     assert safe_url("https://example.org") == "https://example.org"
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("file:///etc/passwd") is None
+    assert safe_url("https://exa mple.org/a") is None and safe_url("https://example.org/\x1b[2J") is None
     assert "javascript:" not in incident_popup(incident(url="javascript:alert(1)"))
 
 
@@ -115,8 +116,10 @@ def readable(page: str) -> str:
 
 
 def hostile_values(payload: str) -> dict[str, str]:
-    """One value per field, each naming its field and carrying ``payload``."""
-    return {name: f"{name} {payload}" for name in MAP_FIELDS}
+    """One value per field, each naming its field and carrying ``payload`` (a url holds no space)."""
+    values = {name: f"{name} {payload}" for name in MAP_FIELDS}
+    values["url"] = "url" + payload.replace(" ", "%20")
+    return values
 
 
 @pytest.fixture

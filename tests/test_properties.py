@@ -5,6 +5,7 @@ The real spaCy model and gazetteer (the session ``pipeline`` fixture) run on eve
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 from pathlib import Path
@@ -13,10 +14,12 @@ import pyogrio
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from geomap.dates import EARLIEST, LATEST
 from geomap.errors import InputError
-from geomap.ingest import decode, iter_articles, normalise_for_nlp
+from geomap.ingest import MAX_ID_CHARS, decode, http_url, iter_articles, normalise_for_nlp
 from geomap.models import Article
-from geomap.pipeline import Pipeline, write_outputs
+from geomap.outputs import write_outputs
+from geomap.pipeline import Pipeline
 
 # Every character UTF-8 can hold: all categories but the surrogates.
 ENCODABLE = st.characters(exclude_categories=("Cs",))
@@ -161,6 +164,132 @@ def test_ingest_reads_any_jsonl_file_line_by_line(tmp_path: Path, lines: list[st
         return
     assert all(1 <= e.line <= len(lines) for e in errors)
     assert len(articles) + len(errors) == sum(1 for line in lines if line.strip())
+
+
+# --- metadata values of every kind: a bad value costs its field, never the build -------------
+
+FIELDS = ["id", "title", "date", "url", "source", "tags"]
+# Values that broke ingest or would: impossible dates and times, numbers past Python's int->str
+# limit, YAML 1.1 look-alikes, explicit tags, deep nesting, control characters, lone surrogates.
+WEIRD_WORDS = [
+    "2024-02-30", "2024-01-01 25:61:00", "25:61:00", "0001-01-01", "9999-12-31", "2023-09-19",
+    "2023-9-1", "2020-10-04T08:30:00Z", "0000-00-00", "yes", "no", "on", "~", "null", "true", "0x1F",
+    "0o17", "1_000", ".inf", "-.inf", ".nan", "1e999", "-0", "+1", "=1+2", "@SUM(A1)",
+    "javascript:alert(1)", "data:text/html,x", "https://example.org/a", "http://[::1", "<<", "=",
+]  # fmt: skip
+YAML_TAGS = ["!!int", "!!float", "!!bool", "!!timestamp", "!!binary", "!!str", "!!null", "!!set", "!!omap"]
+YAML_SCALARS = st.one_of(
+    st.sampled_from(WEIRD_WORDS),
+    st.integers(4000, 6000).map(lambda n: "7" * n),
+    st.integers(-(10**30), 10**30).map(str),
+    st.floats().map(repr),
+    st.dates().map(str),
+    st.text(ENCODABLE, max_size=20).map(json.dumps),  # double-quoted: any escape, control characters
+    st.text(max_size=8).map(json.dumps),  # "\ud800" escapes: lone surrogates
+    st.text(ENCODABLE, max_size=20),  # plain: may well not be YAML at all
+)
+YAML_VALUES = st.one_of(
+    YAML_SCALARS,
+    st.tuples(st.sampled_from(YAML_TAGS), st.sampled_from(WEIRD_WORDS)).map(" ".join),
+    st.integers(1, 5000).map(lambda n: "[" * n + "]" * n),
+    st.integers(1, 2000).map(lambda n: "{a: " * n + "b" + "}" * n),
+    st.lists(YAML_SCALARS, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+)
+FRONT_MATTER = st.dictionaries(st.sampled_from(FIELDS), YAML_VALUES, max_size=5).map(
+    lambda meta: "---\n" + "".join(f"{key}: {value}\n" for key, value in meta.items()) + "---\n"
+)
+
+
+def assert_well_typed(article: Article) -> None:
+    """What every later stage may rely on, whatever the metadata said."""
+    assert isinstance(article.text, str) and article.text.strip()
+    assert isinstance(article.id, str) and 0 < len(article.id) <= MAX_ID_CHARS
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in article.id)
+    for value in (article.id, article.title, article.source, article.url):
+        assert value is None or isinstance(value, str)
+        if value is not None:
+            value.encode("utf-8")
+    assert article.url is None or http_url(article.url) == article.url
+    assert article.date is None or type(article.date) is dt.date
+    assert article.date is None or EARLIEST <= article.date <= LATEST
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(FRONT_MATTER, st.one_of(st.just("Tirs à Goris hier.\n"), FRENCHY))
+def test_any_front_matter_gives_a_well_typed_article_or_names_the_file(
+    tmp_path: Path, header: str, body: str
+) -> None:
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "article.md"
+    path.write_bytes((header + body).encode("utf-8", errors="surrogatepass"))
+    errors: list[InputError] = []
+    articles = list(iter_articles([path], errors))  # raises nothing
+    assert len(articles) + len(errors) == 1
+    assert all(isinstance(e, InputError) and e.path == str(path) for e in errors)
+    for article in articles:
+        assert_well_typed(article)
+
+
+class Raw(str):
+    """JSON source written as it is (json.dumps cannot write a 5,000-digit int)."""
+
+
+def to_json(value: object) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(to_json(v) for v in value) + "]"
+    return json.dumps(value)  # lone surrogates become "\ud800" escapes, NaN and inf are kept
+
+
+RAW_JSON = st.one_of(
+    st.integers(4000, 6000).map(lambda n: Raw("7" * n)),
+    st.integers(4000, 6000).map(lambda n: Raw("-" + "1" * n + ".5e3")),
+    st.sampled_from([Raw("1e999"), Raw("-1e999"), Raw("NaN"), Raw("Infinity"), Raw("-0")]),
+    st.integers(1, 3000).map(lambda n: Raw("[" * n + "]" * n)),
+    st.integers(1, 3000).map(lambda n: Raw('{"a": ' * n + "1" + "}" * n)),
+)
+JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),  # with lone surrogates and control characters
+    st.sampled_from(WEIRD_WORDS),
+    st.dates().map(str),
+    st.datetimes().map(str),
+    RAW_JSON,
+)
+META_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+WILD_RECORDS = st.fixed_dictionaries(
+    {"text": st.one_of(st.just("Hier, des tirs à Goris."), st.text(max_size=60), FRENCHY)},
+    optional={name: META_VALUES for name in FIELDS},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(WILD_RECORDS.map(to_json), min_size=1, max_size=6))
+def test_any_jsonl_record_gives_a_well_typed_article_or_names_its_line(
+    tmp_path: Path, lines: list[str]
+) -> None:
+    """Every line is a well-typed article or an InputError naming the file and that line; ids stay
+    unique (a repeated one is an error of its own)."""
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "feed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")  # to_json writes ASCII only
+    errors: list[InputError] = []
+    articles = list(iter_articles([path], errors))  # raises nothing
+    assert len(articles) + len(errors) == len(lines)
+    assert all(
+        isinstance(e, InputError) and e.path == str(path) and 1 <= e.line <= len(lines) for e in errors
+    )
+    for article in articles:
+        assert_well_typed(article)
+    assert len({a.id for a in articles}) == len(articles)
 
 
 # --- normalisation and extraction -------------------------------------------------------------

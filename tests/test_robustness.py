@@ -432,6 +432,158 @@ def test_a_yaml_alias_bomb_in_front_matter_stays_small(tmp_path: Path) -> None:
         assert [e.path for e in errors] == [str(path)]
 
 
+# --- bad values, formulas and duplicates through a whole build --------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMERIC_COLUMNS = {
+    "latitude",
+    "longitude",
+    "fatalities",
+    "injured",
+    "geo_precision",
+    "confidence",
+    "distance_km",
+}
+
+
+def docs_of(out: Path) -> list[str]:
+    return [f["properties"]["doc"] for f in check_feature_collection(load(out / "incidents.geojson"))]
+
+
+def test_one_bad_value_costs_a_field_never_the_build(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Impossible dates and times, 5,000-digit values, a 5,000-deep list, year 9999 in the text and
+    year 1 with "hier": every article is mapped, every dropped field named, exit 0."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    front = {
+        "feb30.md": ("date: 2024-02-30", "Kirants", "date"),
+        "hour.md": ("date: 2024-01-01 25:61:00", "Tegh", None),
+        "digits.md": ("title: " + "7" * 5000 + "\nid: " + "9" * 5000, "Sotk", "id"),
+        "deep.md": ("title: " + "[" * 5000 + "]" * 5000, "Kapan", "title"),
+    }
+    for name, (header, place, _) in front.items():
+        (folder / name).write_text(f"---\n{header}\n---\n" + incident(place), encoding="utf-8")
+    (folder / "far.txt").write_text(
+        "Le 31 décembre 9999, des affrontements ont éclaté à Berkaber, faisant deux morts.\n",
+        encoding="utf-8",
+    )
+    feed = folder / "feed.jsonl"
+    hier = "Hier, des affrontements ont éclaté à Vardenis, faisant deux morts, selon le ministère."
+    feed.write_text(
+        '{"id": ' + "7" * 5000 + ', "text": ' + json.dumps(incident("Jermuk")) + "}\n"
+        + json.dumps({"id": "an-un", "date": "0001-01-01", "text": hier}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    out = tmp_path / "out"
+    result = invoke("build", folder, "--out", out, "--offline")  # not -q: warnings are logged
+    assert_no_traceback(result)
+    assert result.exit_code == 0, result.stderr[-3000:]
+    assert sorted(set(docs_of(out))) == sorted(["feb30", "hour", "digits", "deep", "far", "feed-1", "an-un"])
+    for name in OUTPUTS:
+        check_output(out / name, tmp_path)
+    warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    for name, (_, _, field) in front.items():
+        if field is not None:
+            assert any(w.startswith(f'{folder / name}: field "{field}" dropped') for w in warnings), warnings
+    assert any(w.startswith(f'{feed}:1: field "id" dropped') for w in warnings), warnings
+    assert any(w.startswith(f'{feed}:2: field "date" dropped') for w in warnings), warnings
+    dates = {
+        f["properties"]["doc"]: f["properties"]["date"] for f in load(out / "incidents.geojson")["features"]
+    }
+    assert dates["far"] is None and dates["an-un"] is None  # no year 9999, no day before year 1
+
+
+def test_outputs_hold_no_formula_and_no_script_url(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Ids, titles, sources and sentences starting like formulas; javascript: and data: urls."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "hostile.md").write_text(
+        "---\n"
+        'id: "=HYPERLINK(\\"https://evil.example\\",\\"x\\")"\n'
+        'title: "@SUM(1+1)"\n'
+        "url: javascript:alert(1)\n"
+        'source: "+cmd"\n'
+        "---\n" + "-2+3 " + incident("Kirants"),
+        encoding="utf-8",
+    )
+    records = [
+        {"id": "@feed", "title": "=1+2", "url": "data:text/html,<script>alert(1)</script>",
+         "text": "=1+2 " + incident("Tegh")},
+        {"id": "-ok", "url": "https://example.org/ok", "text": incident("Sotk")},
+    ]  # fmt: skip
+    feed = folder / "feed.jsonl"
+    feed.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("build", folder, "--out", out, "--offline")  # not -q: warnings are logged
+    assert_no_traceback(result)
+    assert result.exit_code == 0, result.stderr[-3000:]
+    rows = check_csv((out / "incidents.csv").read_text(encoding="utf-8"))
+    assert {r["doc"] for r in rows} == {'\'=HYPERLINK("https://evil.example","x")', "'@feed", "'-ok"}
+    for row in rows:
+        for column, cell in row.items():
+            if column in NUMERIC_COLUMNS and cell:
+                float(cell)  # a number, written as one (a longitude may well be negative)
+            else:
+                assert not cell.startswith(FORMULA_STARTS), (column, cell)
+    assert "https://example.org/ok" in {r["sources"] for r in rows}
+    texts = {name: (out / name).read_text(encoding="utf-8") for name in OUTPUTS if name != "geomap.gpkg"}
+    frame = pyogrio.read_dataframe(out / "geomap.gpkg", layer="incidents")
+    texts["geomap.gpkg"] = " ".join(frame["sources"])
+    for name, text in texts.items():
+        assert "javascript:" not in text.lower() and "data:text" not in text.lower(), name
+    sources = [s for f in load(out / "incidents.geojson")["features"] for s in f["properties"]["sources"]]
+    assert {s["url"] for s in sources} == {None, "https://example.org/ok"}
+    warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert any(w.startswith(f'{folder / "hostile.md"}: field "url" dropped') for w in warnings), warnings
+    assert any(w.startswith(f'{feed}:1: field "url" dropped') for w in warnings), warnings
+
+
+def test_an_input_given_twice_and_a_repeated_id_are_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file named three ways, through a link and inside its folder is one article; a JSONL id seen
+    before (same file or another) is named and its record skipped: no two incidents share an id."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    article = folder / "a.txt"
+    article.write_text(incident("Kirants"), encoding="utf-8")
+    link = tmp_path / "lien.txt"
+    link.symlink_to(article)
+    feed = folder / "feed.jsonl"
+    feed.write_text(
+        "".join(
+            json.dumps({"id": i, "text": incident(place)}, ensure_ascii=False) + "\n"
+            for i, place in [("x", "Tegh"), ("y", "Sotk"), ("x", "Berkaber")]
+        ),
+        encoding="utf-8",
+    )
+    other = tmp_path / "autre.jsonl"
+    other.write_text(json.dumps({"id": "y", "text": incident("Goris")}, ensure_ascii=False) + "\n", "utf-8")
+    monkeypatch.chdir(folder)
+    out = tmp_path / "out"
+    result = invoke(
+        "build", article, "a.txt", "./a.txt", link, folder, other, "--out", out, "--offline", "-q"
+    )
+    assert_no_traceback(result)
+    assert result.exit_code == 3, result.stderr[-3000:]
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("geomap: skipped ")]
+    assert skipped == [
+        f"geomap: skipped {feed}:3: duplicate id 'x' (first read from {feed}:1)",
+        f"geomap: skipped {other}:1: duplicate id 'y' (first read from {feed}:2)",
+    ]
+    features = check_feature_collection(load(out / "incidents.geojson"))
+    assert sorted((f["properties"]["doc"], f["properties"]["place"]) for f in features) == [
+        ("a", "Kirants"),
+        ("x", "Tegh"),
+        ("y", "Sotk"),
+    ]
+    ids = [f["properties"]["id"] for f in features]
+    assert len(set(ids)) == len(ids)
+    assert load(out / "summary.json")["articles"] == 3
+
+
 # --- big inputs -------------------------------------------------------------------------------
 
 SENTENCES = (

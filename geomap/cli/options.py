@@ -98,6 +98,17 @@ def geocoder_options(command: F) -> F:
                 callback=build_config,
                 help="GeoNames account name (with --geocoder geonames).",
             ),
+            click.option(
+                "--geocoder-max-requests",
+                type=click.IntRange(min=1),
+                default=500,
+                show_default=True,
+                metavar="N",
+                expose_value=False,
+                callback=build_config,
+                help="At most N names looked up online in one run (cached answers do not count); "
+                "articles that needed more are processed again next run.",
+            ),
         ]
     ):
         command = decorator(command)
@@ -118,4 +129,5 @@ def geocoder_config(ctx: click.Context) -> Any:
         domain=args.get("geocoder_domain"),
         scheme=args.get("geocoder_scheme") or "https",
         username=args.get("geonames_username"),
+        max_requests=args.get("geocoder_max_requests") or 500,
     )

@@ -1,0 +1,136 @@
+"""Dates of events: explicit, relative and partial dates, and the window every returned date lies in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geomap.dates import EARLIEST, LATEST, article_date, event_date, plausible
+from geomap.models import Article
+
+PUBLISHED = dt.date(2023, 9, 20)  # a Wednesday
+
+# --- what the module reads ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Des tirs le 13 septembre près du poste.", (dt.date(2023, 9, 13), "day")),
+        ("Des tirs le 1er novembre 2020.", (dt.date(2020, 11, 1), "day")),
+        ("Des tirs le 13/09/2022.", (dt.date(2022, 9, 13), "day")),
+        ("Des tirs hier soir.", (dt.date(2023, 9, 19), "day")),
+        ("Des tirs avant-hier.", (dt.date(2023, 9, 18), "day")),
+        ("Des tirs dans la nuit de lundi à mardi.", (dt.date(2023, 9, 18), "day")),
+        ("Des tirs la semaine dernière.", (dt.date(2023, 9, 13), "week")),
+        ("Des tirs en décembre.", (dt.date(2022, 12, 1), "month")),
+        ("Des tirs sans date.", (None, "unknown")),
+    ],
+)
+def test_event_dates_against_the_article_date(sentence: str, expected: tuple) -> None:
+    assert event_date(sentence, PUBLISHED) == expected
+
+
+def test_relative_words_need_the_article_date() -> None:
+    assert event_date("Des tirs hier.", None) == (None, "unknown")
+
+
+# --- the window ---------------------------------------------------------------------------------
+
+
+def test_window_bounds() -> None:
+    assert dt.date(1900, 1, 1) == EARLIEST
+    assert dt.date(2200, 12, 31) == LATEST
+    assert plausible(EARLIEST) == EARLIEST and plausible(LATEST) == LATEST
+    assert plausible(dt.date(1899, 12, 31)) is None and plausible(dt.date(2201, 1, 1)) is None
+    assert plausible(dt.datetime(2023, 9, 20, 23, 59)) == PUBLISHED
+    assert plausible(None) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Le 31 décembre 9999, des tirs ont visé le poste.",
+        "Des tirs le 31/12/9999.",
+        "Des tirs le 9999-12-31.",
+        "Des tirs le 1er janvier 0001.",
+        "Des tirs en janvier 0000.",  # dt.date(0, 1, 1) does not even exist
+        "Des tirs fin décembre 9999.",
+    ],
+)
+def test_a_date_outside_the_window_is_no_date(sentence: str) -> None:
+    """A year the text gives that no news article means is read as no date, never as a crash."""
+    assert event_date(sentence, PUBLISHED) == (None, "unknown")
+    assert event_date(sentence, None) == (None, "unknown")
+
+
+@pytest.mark.parametrize("published", [dt.date.min, dt.date(1, 1, 3), dt.date.max, dt.date(9999, 12, 30)])
+def test_relative_words_against_an_implausible_article_date_give_no_date(published: dt.date) -> None:
+    """Year 1 (or 9999) as the article's date: "hier" and "mardi" give no date, not an OverflowError."""
+    for sentence in ("Des tirs hier.", "Des tirs avant-hier.", "Des tirs mardi.", "la semaine dernière"):
+        assert event_date(sentence, published) == (None, "unknown")
+
+
+def test_article_date_ignores_an_implausible_metadata_date() -> None:
+    """The metadata date is out of the window: the dateline gives the date, or there is none."""
+    assert article_date(Article(id="a", text="Tirs.", date=dt.date(1, 1, 1))) is None
+    dated = Article(id="b", text="Erevan, 14 septembre 2022 - Tirs.", date=dt.date(9999, 12, 31))
+    assert article_date(dated) == dt.date(2022, 9, 14)
+    assert article_date(Article(id="c", text="Bakou, 31/12/9999. Tirs.")) is None
+
+
+# Pieces of sentences that carry dates, plausible or not.
+DATE_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            "hier",
+            "avant-hier",
+            "ce matin",
+            "lundi",
+            "dimanche",
+            "la semaine dernière",
+            "cette semaine",
+            "en janvier",
+            "fin décembre",
+            "le 1er",
+            "le 31",
+            " ",
+            "/",
+            "-",
+            ".",
+        ]
+    ),
+    st.integers(0, 9999).map(lambda y: f" {y:04d} "),
+    st.tuples(st.integers(0, 39), st.integers(0, 19), st.integers(0, 9999)).map(
+        lambda t: f"{t[0]}/{t[1]}/{t[2]:04d}"
+    ),
+    st.tuples(st.integers(0, 9999), st.integers(0, 19), st.integers(0, 39)).map(
+        lambda t: f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}"
+    ),
+    st.sampled_from(["janvier", "décembre", "1er"]),
+)
+SENTENCES = st.lists(DATE_PIECES, max_size=6).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(SENTENCES, st.one_of(st.none(), st.dates()))
+def test_every_event_date_can_be_shifted_by_weeks(sentence: str, published: dt.date | None) -> None:
+    """Whatever the text and the article's date (any date Python has), the event date lies in the
+    window, so the incident stage can add or take a few weeks to it without overflowing."""
+    date, precision = event_date(sentence, published)
+    if date is None:
+        assert precision == "unknown"
+        return
+    assert EARLIEST <= date <= LATEST
+    assert precision in {"day", "week", "month"}
+    assert date - dt.timedelta(weeks=8) < date < date + dt.timedelta(weeks=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SENTENCES, st.one_of(st.none(), st.dates()))
+def test_every_article_date_lies_in_the_window(head: str, published: dt.date | None) -> None:
+    date = article_date(Article(id="x", text=head + " Tirs.", date=published))
+    assert date is None or EARLIEST <= date <= LATEST
