@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import threading
@@ -22,8 +23,6 @@ from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import iter_articles
 from geomap.models import Article, DocumentResult, Resolution, Result
-from geomap.outputs import summary as summary  # TODO(lead): drop once tests import from outputs
-from geomap.outputs import write_outputs as write_outputs
 from geomap.resolve import GazetteerTier, Resolver, Tier
 from geomap.store import ResultStore, document_from, plain
 from geomap.world import WorldTier
@@ -48,10 +47,13 @@ class Settings:
 
     def geocoder_shared(self, processes: int) -> Settings:
         """These settings for one of ``processes`` processes geocoding at once: each waits
-        ``processes`` times longer between requests, so that together they keep the provider's rate."""
-        if self.geocoder is None or processes <= 1:
+        ``processes`` times longer between requests and sends its share of the run's request cap, so
+        that together they keep the provider's rate and the cap."""
+        g = self.geocoder
+        if g is None or processes <= 1:
             return self
-        return replace(self, geocoder=replace(self.geocoder, min_delay=self.geocoder.min_delay * processes))
+        cap = None if g.max_requests is None else max(1, math.ceil(g.max_requests / processes))
+        return replace(self, geocoder=replace(g, min_delay=g.min_delay * processes, max_requests=cap))
 
 
 class Pipeline:

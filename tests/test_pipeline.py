@@ -133,3 +133,13 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
         for worker in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker, signal.SIGKILL)
+
+
+def test_processes_share_the_geocoders_rate_and_request_cap(tmp_path: Path) -> None:
+    from geomap.geocode import GeocoderConfig
+    from geomap.pipeline import Settings
+
+    config = GeocoderConfig(user_agent="geomap-tests/0.1 (t@example.org)", min_delay=1.0, max_requests=500)
+    shared = Settings(geocoder=config).geocoder_shared(3).geocoder
+    assert shared is not None and (shared.min_delay, shared.max_requests) == (3.0, 167)
+    assert Settings(geocoder=config).geocoder_shared(1).geocoder == config

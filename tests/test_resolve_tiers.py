@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from geomap.gazetteer import Gazetteer
+from geomap.geocode import GeocoderConfig, GeocoderTier
 from geomap.models import Article, Mention, Place, Resolution
 from geomap.pipeline import Pipeline
 from geomap.resolve import GazetteerTier, Resolver
@@ -290,3 +291,27 @@ def test_explain_area_cue_prefers_the_district(resolver: Resolver) -> None:
 
 def test_explain_of_an_unknown_name_is_empty(resolver: Resolver) -> None:
     assert resolver.explain("Xqzvillebourg") == []
+
+
+def test_an_article_full_of_unknown_cued_names_asks_the_service_at_most_the_cap(
+    gazetteer: Gazetteer, world: WorldTier
+) -> None:
+    """Hundreds of unknown names after "à" in one article: the online tier stops at its per-run cap
+    (it used to send every one of them to the public service, one a second)."""
+    sent: list[str] = []
+
+    def service(query: str) -> None:  # the network: answers "no result", counts what was asked
+        sent.append(query)
+
+    config = GeocoderConfig(
+        user_agent="geomap-tests/0.1 (tests@example.org)", cache_path=None, max_requests=20
+    )
+    tier = GeocoderTier(config, geocode=service)
+    names = [f"Xqz{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}ville" for i in range(300)]
+    spec = [(name, "ner") for name in names]
+    out = Resolver([GazetteerTier(gazetteer), world, tier]).resolve(
+        mentions(*spec), cues=frozenset(range(len(spec)))
+    )
+    assert len(sent) == 20
+    assert tier.disabled  # the articles needing it are processed again next run
+    assert len(out) == 300 and all(r.place is None for r in out)
