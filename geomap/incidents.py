@@ -187,14 +187,27 @@ _NUMBER_WORDS = {
     "mille": 1000,
 }
 _NUMBER_WORD = "(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+# A number has at most this many groups of three digits after the first ("1 200 000" has two) and
+# this many words after the first ("deux-cent-quatre-vingt-dix-neuf-mille-neuf-cent-quatre-vingt-
+# dix-neuf" has eleven). Unbounded, the patterns below tried every shorter number at every start:
+# "vingt-vingt-..." or "111 111 ..." cost the square of their length (48 KB took 33 s).
+MAX_DIGIT_GROUPS = 6
+MAX_NUMBER_WORDS = 12
 # Digits ("6 500", "49") or French number words, compounds included ("dix-huit", "vingt et un").
 _NUMBER = (
-    r"(?<!\w)(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+|"
+    r"(?<!\w)(\d{1,3}(?:[ \u00a0\u202f.]\d{3}){1,"
+    + str(MAX_DIGIT_GROUPS)
+    + r"}|\d+|"
     + _NUMBER_WORD
     + r"(?:(?:-et-|-| et )"
     + _NUMBER_WORD
-    + r")*)(?!\w)"
+    + r"){0,"
+    + str(MAX_NUMBER_WORDS - 1)
+    + r"})(?!\w)"
 )
+# A casualty figure has at most this many digits: a longer one is no count of people (and would not
+# fit a GeoPackage's integer column, nor, beyond 4,300 digits, even become a Python int).
+MAX_COUNT_DIGITS = 9
 _VICTIMS = (
     r"(?:personnes?|soldats?|militaires?|civils?|morts?|victimes?|membres?|combattants?|policiers?|"
     r"gardes?[- ]frontières?|hommes|femmes|enfants|habitants?)"
@@ -354,7 +367,7 @@ def parse_number(text: str) -> int | None:
     text = text.lower().strip()
     digits = _DIGIT_GROUPING.sub("", text)
     if digits.isdigit():
-        return int(digits)
+        return int(digits) if len(digits) <= MAX_COUNT_DIGITS else None
     words = [w for w in _NUMBER_WORD_SEPARATORS.split(text) if w and w != "et"]
     if not words or any(w.rstrip("s") not in _NUMBER_WORDS and w not in _NUMBER_WORDS for w in words):
         return None
@@ -370,7 +383,7 @@ def parse_number(text: str) -> int | None:
             current = current - 4 + 80
         else:
             current += value
-    return total + current
+    return total + current if total + current < 10**MAX_COUNT_DIGITS else None
 
 
 def casualties(sentence: str) -> tuple[int | None, int | None]:
@@ -597,9 +610,20 @@ def _subject_position(before: str) -> bool:
     return bool(_CLAUSE_START_BEFORE.search(before.rstrip() + " "))
 
 
+# An incident's evidence grows by a sentence for each report merged into it, until it holds this
+# many characters: past it, reports still add their figures and sources but no more text. Each merge
+# copies and searches the evidence, so without a bound an article repeating one event (or a corpus
+# reporting it thousands of times) cost the square of its length; a few hundred sentences are
+# evidence enough for one record.
+MAX_EVIDENCE_CHARS = 50_000
+
+
 def _merge(a: Incident, b: Incident) -> Incident:
     """One incident reported twice: keep the first, add the other's evidence and fill what it lacks."""
-    evidence = a.evidence if b.evidence in a.evidence else f"{a.evidence} … {b.evidence}"
+    if len(a.evidence) >= MAX_EVIDENCE_CHARS or b.evidence in a.evidence:
+        evidence = a.evidence
+    else:
+        evidence = f"{a.evidence} … {b.evidence}"
     return replace(
         a,
         evidence=evidence,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import time
+import tracemalloc
+from collections.abc import Callable
+
 import pytest
 
+import geomap.extract as extract
 from geomap.extract import ParsedArticle
+from geomap.ingest import normalise_for_nlp
 from geomap.models import Article
 from geomap.pipeline import Pipeline
 
@@ -214,3 +221,86 @@ def test_model_only_name_with_a_cue_is_kept_as_ner(pipeline: Pipeline) -> None:
     i = mention_at(parsed, "Zorakhbyurovka")
     assert parsed.mentions[i].origin == "ner"
     assert i in parsed.cues
+
+
+# --- bounded work on hostile text -------------------------------------------------------------
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    """The shortest of a few runs of ``work`` (a single run when one is long enough to measure)."""
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+        if best > 0.5:
+            break
+    return best
+
+
+@pytest.mark.parametrize(
+    ("unit", "shape"), [(")", "{tag}{run}"), ("«»", "{tag}{run}"), ("_", "{tag}{run}"), ("l'", "{run}{tag}")]
+)
+def test_tokenising_a_run_of_affixes_takes_time_linear_in_its_length(
+    pipeline: Pipeline, unit: str, shape: str
+) -> None:
+    """spaCy's tokenizer splits prefixes (l') and suffixes one at a time, searching the whole rest
+    of the chunk again after each: 20,000 ")" took 70 s."""
+    tags = iter(range(1_000_000))  # the tokenizer caches what it split: a new tag, a new chunk
+
+    def text(length: int) -> str:
+        run = shape.format(tag=f"x{next(tags)}", run=(unit * length)[:length])
+        return f"Des tirs ont visé Goris {run} dans la nuit."
+
+    assert texts(parse(pipeline, text(6000))) == ["Goris"]
+    ratio = _seconds(lambda: parse(pipeline, text(6000))) / _seconds(lambda: parse(pipeline, text(1500)))
+    assert ratio < 8  # four times the text: about 4 when linear, 16 when quadratic
+
+
+def test_the_tokenizer_reads_the_same_characters_at_the_same_offsets() -> None:
+    """Long runs of punctuation and long chunks without a space are broken with spaces, character
+    for character; running text (URLs, separators, typography) is only made plain."""
+    plain = (
+        "Tirs à Goris… « Selon l’armée » (voir https://exemple.org/article?id=12&p=3).\n"
+        + "-" * 100
+        + "\n!!! Bakou dément ?! — Erevan"
+    )
+    assert extract.nlp_text(plain) == normalise_for_nlp(plain)
+    hostile = "Goris " + ")" * 5000 + " Sisian " + "l'" * 3000 + " Kapan"
+    made = extract.nlp_text(hostile)
+    assert len(made) == len(hostile)
+    assert all(a in (b, " ") for a, b in zip(made, hostile, strict=True))  # offsets do not move
+    assert made.startswith("Goris ) ") and made.split()[:3] == ["Goris", ")", "Sisian"]
+    assert made.split()[-1] == "Kapan"
+    assert max(len(chunk) for chunk in made.split()) <= 200
+
+
+LONG_ARTICLE = [
+    "Des tirs d'artillerie ont visé Goris dans la nuit de lundi à mardi.",
+    "Selon les autorités locales, trois civils ont été blessés près de Sisian.",
+    "Le ministère a démenti toute attaque contre Kapan.\n\n",
+]
+
+
+def test_a_long_article_is_parsed_in_pieces_with_memory_bounded_by_a_piece(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model needs about 3 KB of working memory per character of a Doc: a 900,000-character
+    article peaked at 3.7 GB. Parsed in pieces (of 5,000 characters here, to keep the test small),
+    the peak is a piece's, whatever the article's length."""
+    monkeypatch.setattr(extract, "PIECE_CHARS", 5_000, raising=False)
+    text = " ".join(LONG_ARTICLE * 200)
+    parse(pipeline, "Des tirs à Goris.")  # the model loaded and warm
+    tracemalloc.start()
+    try:
+        parsed = parse(pipeline, text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(text) > 35_000
+    assert peak < 1_000 * len(text)  # a whole Doc needs 3,300 bytes a character
+    assert parsed.doc.text == normalise_for_nlp(text)
+    for m in parsed.mentions:
+        assert text[m.start : m.end] == m.text
+    found = [m.text for m in parsed.mentions if m.origin == "gazetteer"]
+    assert [found.count(name) for name in ("Goris", "Sisian", "Kapan")] == [200, 200, 200]

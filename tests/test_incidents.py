@@ -7,12 +7,25 @@ Kut, Nerkin Hand and Chakaten, and the capitals Bakou, Erevan, Moscou and Bruxel
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
+from collections.abc import Callable
 
 import pytest
+import spacy
+from spacy.tokens import Span
 
+from geomap import incidents as incidents_module
 from geomap.dates import article_date, event_date
-from geomap.incidents import actors_of, casualties, load_demonyms, merge_reports, parse_number
-from geomap.models import Article, Incident, Place
+from geomap.incidents import (
+    IncidentDetector,
+    actors_of,
+    casualties,
+    load_demonyms,
+    merge_reports,
+    parse_number,
+)
+from geomap.models import Article, Incident, Mention, Place, Resolution
 from geomap.pipeline import DocumentResult, Pipeline
 
 PUBLISHED = dt.date(2023, 11, 2)  # a Thursday
@@ -382,3 +395,79 @@ def test_town_after_an_event_noun_is_the_scene(pipeline: Pipeline) -> None:
     """ "le bombardement de Goris": the town is where it happened."""
     incident = only(incidents(pipeline, "Le bombardement de Goris a duré toute la nuit, selon Erevan."))
     assert incident.place.name == "Goris"
+
+
+# --- bounded work on hostile text -------------------------------------------------------------
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    """The shortest of a few runs of ``work`` (a single run when one is long enough to measure)."""
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+        if best > 0.5:
+            break
+    return best
+
+
+@pytest.mark.parametrize("unit", ["vingt-", "cent et ", "111 ", "quatre-vingt-"])
+def test_casualty_patterns_take_time_linear_in_a_chain_of_numbers(unit: str) -> None:
+    """ "vingt-vingt-..." made the number pattern try every shorter number at every start."""
+    small, large = unit * 600, unit * 2400
+    ratio = _seconds(lambda: casualties(large)) / _seconds(lambda: casualties(small))
+    assert ratio < 8  # four times the text: about 4 when linear, 16 when quadratic
+
+
+def test_an_absurd_figure_is_no_casualty_count() -> None:
+    """Too long to be a count of people, or to become an int (5,000 digits raised ValueError)."""
+    assert casualties("1" * 5000 + " morts dans la nuit.") == (None, None)
+    assert casualties("Le bilan est de 1 234 567 890 morts.") == (None, None)
+    assert parse_number("-".join(["cent"] * 12)) is None
+    assert casualties("Au moins 999 999 999 personnes ont été tuées.") == (999_999_999, None)
+
+
+def _repeated_report(count: int) -> tuple[Article, list[Span], list[Resolution]]:
+    """An article telling ``count`` times, in as many sentences, of shelling at Berkaber."""
+    place = Place(id="village-berkaber", name="Berkaber", kind="village", country="AM", lat=41.0, lon=45.1)
+    parts, resolutions, offset = [], [], 0
+    for i in range(count):
+        sentence = f"Rapport {i} : des obus sont tombés sur Berkaber. "
+        start = offset + sentence.index("Berkaber")
+        mention = Mention(
+            doc="long", start=start, end=start + 8, text="Berkaber", origin="gazetteer", sentence=i
+        )
+        resolutions.append(Resolution(mention, place, "gazetteer", 0.95, ()))
+        parts.append(sentence)
+        offset += len(sentence)
+    nlp = spacy.blank("fr")
+    nlp.add_pipe("sentencizer")
+    article = Article(id="long", text="".join(parts))
+    sentences = list(nlp(article.text).sents)
+    assert len(sentences) == count
+    return article, sentences, resolutions
+
+
+def test_the_evidence_of_an_event_told_again_and_again_is_bounded(gazetteer) -> None:
+    """Each report merged in copied and searched the whole evidence: 16,000 repeats of one event
+    took 9 s, the evidence grew to the article's size and its cost to the square of it."""
+    article, sentences, resolutions = _repeated_report(4000)
+    (incident,) = IncidentDetector(gazetteer).detect(article, sentences, resolutions)
+    assert incident.evidence.startswith("Rapport 0 : des obus sont tombés sur Berkaber. … Rapport 1 :")
+    size = len(incident.evidence)
+    assert size < len(article.text) / 3  # not the whole article again
+    assert size <= incidents_module.MAX_EVIDENCE_CHARS + 60
+
+
+def test_the_evidence_of_an_event_reported_by_many_articles_is_bounded() -> None:
+    reports = [
+        _report(f"d{k}", dt.date(2022, 9, 13), f"Rapport {k} : des combats près de Tegh.")
+        for k in range(3000)
+    ]
+    (merged,) = merge_reports(reports)
+    assert len(merged.sources) == 3000
+    assert merged.evidence.startswith("Rapport 0 : des combats près de Tegh. … Rapport 1 :")
+    size = len(merged.evidence)
+    assert size < sum(len(r.evidence) for r in reports) / 2
+    assert size <= incidents_module.MAX_EVIDENCE_CHARS + 60

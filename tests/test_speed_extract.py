@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -75,3 +77,45 @@ def test_numpy_blas_finds_the_entities_blis_finds(
     assert texts
     for a, b in zip(fast.pipe(texts), blis.pipe(texts), strict=True):
         assert [(e.start, e.end, e.label_) for e in a.ents] == [(e.start, e.end, e.label_) for e in b.ents]
+
+
+# --- long texts in pieces ----------------------------------------------------------------------
+
+PIECE_TEXT = (
+    "Titre sans point\nDes tirs ont visé Goris. Puis Sisian, selon Erevan !\n\n"
+    "Le ministère à Bakou dément.  Deux espaces.\tUne tabulation ; l'Arménie proteste…\n"
+) * 40
+
+
+@pytest.mark.parametrize("size", [40, 100, 333, 1000])
+def test_pieces_cover_the_text_in_order_within_their_size(size: int) -> None:
+    pieces = list(extract.pieces(PIECE_TEXT, size))
+    assert "".join(pieces) == PIECE_TEXT
+    assert all(0 < len(p) <= size for p in pieces)
+    # a piece ends after a line break when its second half holds one, and no piece starts in a word
+    for piece, following in itertools.pairwise(pieces):
+        if "\n" in piece[size // 2 : -1]:
+            assert piece[-1].isspace() and "\n" in piece[len(piece.rstrip()) :]
+        assert piece[-1].isspace() and not following[0].isspace()
+
+
+def test_pieces_of_a_text_without_spaces_are_cut_anywhere() -> None:
+    text = "x" * 1050
+    assert [len(p) for p in extract.pieces(text, 100)] == [100] * 10 + [50]
+
+
+def test_a_doc_joined_from_pieces_has_the_tokens_sentences_and_names_of_the_whole(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut after line breaks, the pieces tokenise, split into sentences and match gazetteer names as
+    the whole text does (the model's entities may differ at a piece's first words)."""
+    extractor = pipeline.extractor
+    text = normalise_for_nlp(PIECE_TEXT)
+    monkeypatch.setattr(extract, "PIECE_CHARS", 700)
+    joined, whole = extractor.parse_long(text), extractor.nlp(text)
+    assert joined.text == whole.text
+    assert [(t.idx, t.text, t.whitespace_) for t in joined] == [(t.idx, t.text, t.whitespace_) for t in whole]
+    assert [s.start_char for s in joined.sents] == [s.start_char for s in whole.sents]
+    spans = [(s.start_char, s.end_char) for s in joined.spans[extract.SPANS_KEY]]
+    assert spans == [(s.start_char, s.end_char) for s in whole.spans[extract.SPANS_KEY]]
+    assert len(spans) == 5 * 40  # Goris, Sisian, Erevan, Bakou, Arménie
