@@ -31,6 +31,7 @@ INCIDENT_CSV_COLUMNS = [
     "event_type",
     "sub_event_type",
     "date",
+    "time_precision",
     "date_precision",
     "place",
     "place_id",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from spacy.tokens import Span
 
-from geomap.dates import article_date, event_date
+from geomap.dates import article_date, incident_date
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
 from geomap.models import Article, Incident, Place, Resolution
@@ -462,7 +462,7 @@ class IncidentDetector:
             places = self.locate(plain, offset, text, trigger_at, mentions)
             if not places:
                 continue
-            date, precision = event_date(clean, published)
+            date, precision = incident_date(clean, published)
             killed, injured = casualties(clean)
             actors = actors_of(clean, self.demonyms)
             for located in places:

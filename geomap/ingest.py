@@ -17,25 +17,36 @@ import logging
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 from urllib.parse import urlsplit
 
 import yaml
 
 from geomap.dates import EARLIEST, LATEST, plausible
 from geomap.errors import InputError
+from geomap.language import detect as detect_language
+from geomap.language import name as language_name
+from geomap.language import normalise as normalise_language
 from geomap.models import Article
+from geomap.web import FEED_SUFFIXES, HTML_SUFFIXES, WebReader, read_html_bytes, read_html_file, url_list
+from geomap.web import scheme as web_scheme
 
 log = logging.getLogger("geomap")
 # Longer articles are refused by name: the statistical model reads at most this many characters.
 MAX_CHARS = 1_000_000
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
+# A folder's files that are read: .xml only when named, as it is too common a format to be a feed.
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | {".rss", ".atom"}
+# The languages geomap reads; an article in another is named and skipped, never read as French.
+READ_LANGUAGES = frozenset({"fr"})
+MAX_STDIN_BYTES = 200 * 2**20
+MAX_URL_LIST_BYTES = 2 * 2**20  # a text file larger than this is an article, not a list of URLs
 MAX_ID_CHARS = 256
 # A header of a few fields, not a document: YAML is parsed in Python, at some 10 µs a character.
 MAX_FRONT_MATTER_CHARS = 65_536
@@ -283,12 +294,23 @@ def _url_field(value: Any) -> str | None:
     return url
 
 
+def _language_field(value: Any) -> str | None:
+    text = _text_field(value)
+    if text is None or not text.strip():
+        return None
+    code = normalise_language(text)
+    if code is None:
+        raise _BadField("not a language code or name")
+    return code
+
+
 _FIELDS = {
     "id": _id_field,
     "title": _text_field,
     "date": _date_field,
     "url": _url_field,
     "source": _text_field,
+    "language": _language_field,
 }
 
 
@@ -399,12 +421,14 @@ def _article(
         source=fields["source"],
         path=_printable(str(path)),
         encoding=encoding,
+        language=fields["language"],
     )
 
 
-def read_text_file(path: Path) -> Article:
-    """A .txt or .md file, with an optional YAML front matter (title, date, url, source, id)."""
-    text, encoding = decode(path.read_bytes(), str(path))
+def read_text_file(path: Path, *, data: bytes | None = None, default_id: str | None = None) -> Article:
+    """A .txt or .md file, with an optional YAML front matter (title, date, url, source, id,
+    language); ``data`` is its content when already read."""
+    text, encoding = decode(path.read_bytes() if data is None else data, str(path))
     _report_encoding(path, encoding)
     meta: dict[str, Any] = {}
     match = _FRONT_MATTER.match(text)
@@ -426,7 +450,7 @@ def read_text_file(path: Path) -> Article:
         text = re.sub(r"[^\n]", " ", text[: match.end()]) + text[match.end() :]
     if not text.strip():
         raise InputError(str(path), "empty article (no text)")
-    return _article(meta, text, default_id=path.stem, path=path, encoding=encoding)
+    return _article(meta, text, default_id=default_id or path.stem, path=path, encoding=encoding)
 
 
 def _json_int(digits: str) -> int | Decimal:
@@ -439,9 +463,11 @@ def read_jsonl_file(path: Path, errors: list[InputError]) -> Iterator[Article]:
         yield article
 
 
-def _jsonl_articles(path: Path, errors: list[InputError]) -> Iterator[tuple[int, Article]]:
-    """Each article of a JSON Lines file, with its line number."""
-    text, encoding = decode(path.read_bytes(), str(path))
+def _jsonl_articles(
+    path: Path, errors: list[InputError], *, data: bytes | None = None
+) -> Iterator[tuple[int, Article]]:
+    """Each article of a JSON Lines file (or of ``data`` read from it), with its line number."""
+    text, encoding = decode(path.read_bytes() if data is None else data, str(path))
     _report_encoding(path, encoding)
     # Only "\n" ends a record: str.splitlines() would also cut at U+2028 inside a JSON string.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -481,13 +507,15 @@ def _jsonl_articles(path: Path, errors: list[InputError]) -> Iterator[tuple[int,
         yield number, article
 
 
-def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> list[Path]:
+def expand_inputs(
+    inputs: Iterable[str | Path], errors: list[InputError], *, seen: set[tuple[int, int]] | None = None
+) -> list[Path]:
     """Files named, and every supported file below each directory named, in a stable order.
 
     A file met twice (named twice, named and inside a folder named, reached through a link or as
-    ``./a.txt``) is listed once, where it was first met."""
+    ``./a.txt``) is listed once, where it was first met; ``seen`` carries the files met so far."""
     files: list[Path] = []
-    seen: set[tuple[int, int]] = set()
+    seen = set() if seen is None else seen
 
     def add(path: Path) -> None:
         try:
@@ -506,7 +534,7 @@ def expand_inputs(inputs: Iterable[str | Path], errors: list[InputError]) -> lis
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
             if not found:
-                errors.append(InputError(str(path), "directory holds no .txt, .md or .jsonl file"))
+                errors.append(InputError(str(path), "directory holds no article (.txt, .md, .jsonl, .html)"))
             for p in found:
                 if p.is_file():
                     add(p)
@@ -531,39 +559,137 @@ def _unique_id(taken: str, path: Path, first_seen: dict[str, str]) -> str:
     return unique
 
 
-def iter_articles(inputs: Iterable[str | Path], errors: list[InputError] | None = None) -> Iterator[Article]:
+def iter_articles(
+    inputs: Iterable[str | Path],
+    errors: list[InputError] | None = None,
+    *,
+    web: WebReader | None = None,
+    stdin: BinaryIO | None = None,
+    languages: frozenset[str] = READ_LANGUAGES,
+) -> Iterator[Article]:
     """Every article of the inputs; what cannot be read is appended to ``errors`` and skipped.
+
+    An input is a file, a folder (every supported file below it), ``-`` (standard input: one article,
+    or JSON Lines), a page or feed URL, a feed file, or a text file listing URLs; ``web`` reads those
+    that need the network (offline when None). Articles in a language not in ``languages`` are
+    skipped by name (a :class:`LanguageSkipped` in ``errors``), never read as French.
 
     Article ids are unique: an article whose id an earlier one already has is an error naming both
     places (file, and line for JSON Lines), and is skipped."""
     errors = [] if errors is None else errors
+    web = web or WebReader(None)
     first_seen: dict[str, str] = {}
-    for path in expand_inputs(inputs, errors):
+    for source in _sources(inputs, errors):
+        where = "<stdin>" if source == STDIN else _printable(str(source))
         try:
-            if path.suffix.lower() in JSONL_SUFFIXES:
-                found: Iterable[tuple[int | None, Article]] = _jsonl_articles(path, errors)
-            else:
-                found = [(None, read_text_file(path))]
-            for line, article in found:
-                named_by_file = line is None and article.id == _printable(path.stem)
+            for line, article in _read(source, errors, web=web, stdin=stdin):
+                named_by_file = (
+                    isinstance(source, Path) and line is None and article.id == _printable(source.stem)
+                )
                 if article.id in first_seen and not named_by_file:  # an id given in the data
                     problem = f"duplicate id {article.id!r} (first read from {first_seen[article.id]})"
-                    errors.append(InputError(str(path), problem, line=line))
+                    errors.append(InputError(article.path or where, problem, line=line))
                     continue
                 if article.id in first_seen:  # two files of one name in two folders: two articles
-                    unique = _unique_id(article.id, path, first_seen)
+                    assert isinstance(source, Path)
+                    unique = _unique_id(article.id, source, first_seen)
                     log.warning(
                         "%s: id %r is already %s's; this article is %r",
-                        _printable(str(path)),
+                        where,
                         article.id,
                         first_seen[article.id],
                         unique,
                     )
                     article = replace(article, id=unique)
-                where = _printable(str(path))
-                first_seen[article.id] = where if line is None else f"{where}:{line}"
+                article = _with_language(article)
+                if article.language is not None and article.language not in languages:
+                    errors.append(LanguageSkipped(article.path or where, article.language, line=line))
+                    continue
+                first_seen[article.id] = article.path or where if line is None else f"{where}:{line}"
                 yield article
         except InputError as exc:
             errors.append(exc)
         except OSError as exc:
-            errors.append(InputError(str(path), f"cannot read ({exc.strerror or exc})"))
+            errors.append(InputError(where, f"cannot read ({exc.strerror or exc})"))
+
+
+STDIN = "-"
+
+
+def _stem(path: Path) -> str:
+    return _printable(path.stem)
+
+
+def _sources(inputs: Iterable[str | Path], errors: list[InputError]) -> Iterator[str | Path]:
+    """Each input as ``STDIN``, a URL (str) or a file (Path), folders expanded, in the given order."""
+    paths: list[str | Path] = []
+    seen: set[tuple[int, int]] = set()  # (device, inode) of every file met: each is read once
+    for item in inputs:
+        text = str(item)
+        if text == STDIN:
+            paths.append(STDIN)
+        elif web_scheme(text) and not Path(text).exists():
+            paths.append(text)
+        else:
+            paths.extend(expand_inputs([item], errors, seen=seen))
+    yield from paths
+
+
+def _read(
+    source: str | Path, errors: list[InputError], *, web: WebReader, stdin: BinaryIO | None
+) -> Iterator[tuple[int | None, Article]]:
+    """The articles of one input, each with its line for JSON Lines (None otherwise)."""
+    if source == STDIN:
+        yield from _read_stdin(stdin or sys.stdin.buffer, errors)
+        return
+    if isinstance(source, str):
+        yield from ((None, a) for a in web.url(source, errors))
+        return
+    suffix = source.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        yield from _jsonl_articles(source, errors)
+    elif suffix in HTML_SUFFIXES:
+        yield None, read_html_file(source)
+    elif suffix in FEED_SUFFIXES:
+        yield from ((None, a) for a in web.feed_file(source, errors))
+    else:
+        data = source.read_bytes()
+        urls = url_list(decode(data, str(source))[0]) if len(data) < MAX_URL_LIST_BYTES else None
+        if urls:
+            yield from ((None, a) for a in web.url_list(source, urls, errors))
+        else:
+            yield None, read_text_file(source, data=data)
+
+
+def _read_stdin(stream: BinaryIO, errors: list[InputError]) -> Iterator[tuple[int | None, Article]]:
+    """Standard input, as ``fio`` reads it: JSON Lines when it starts with "{", a web page when it
+    starts with "<", else one article of text (with an optional front matter)."""
+    data = stream.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InputError("<stdin>", f"more than {MAX_STDIN_BYTES // 2**20} MB")
+    head = data.lstrip()[:1]
+    path = Path("<stdin>")
+    if head == b"{":
+        yield from _jsonl_articles(path, errors, data=data)
+    elif head == b"<":
+        yield None, replace(read_html_bytes(data, path="<stdin>"), id="stdin")
+    else:
+        yield None, read_text_file(path, data=data, default_id="stdin")
+
+
+class LanguageSkipped(InputError):
+    """An article in a language geomap does not read: named and skipped, counted in the summary."""
+
+    def __init__(self, path: str, language: str, *, line: int | None = None) -> None:
+        self.language = language
+        super().__init__(
+            path, f"written in {language_name(language)} ({language}); geomap reads French", line=line
+        )
+
+
+def _with_language(article: Article) -> Article:
+    """``article`` with its language: as declared, else detected from its text (None when too short
+    to tell)."""
+    if article.language is not None:
+        return article
+    return replace(article, language=detect_language(article.text))

@@ -75,6 +75,14 @@ _TAG = re.compile(r"[A-Za-z]{2,3}(?=$|[-_.@ ])")
 _lock = threading.Lock()
 
 
+def name(code: str) -> str:
+    """The English name of a language code ("en" -> "English"), else the code itself."""
+    for alias in _NAMES.get(code, ()):
+        if len(alias) > 3 and alias.isascii():
+            return alias.capitalize()
+    return code
+
+
 def normalise(declared: str | None) -> str | None:
     """An ISO 639-1 code from what a page or feed declares, or None.
 

@@ -23,6 +23,7 @@ class Article:
     source: str | None = None
     path: str | None = None
     encoding: str = "utf-8"  # how the file was read ("windows-1252", "utf-16", ...)
+    language: str | None = None  # ISO 639-1, declared by the page or the record, else detected
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,11 @@ class Resolution:
         }
 
 
+# ACLED's time_precision of each date precision: 1 the day is known, 2 a day within a week is, 3 only
+# the month is. A "reported" date is the article's own: the event happened by then, within the week.
+TIME_PRECISION = {"day": 1, "week": 2, "reported": 2, "month": 3}
+
+
 @dataclass(frozen=True, slots=True)
 class Incident:
     """An event reported by an article, located at a place."""
@@ -108,6 +114,11 @@ class Incident:
     zone: str | None = None
     sector: str | None = None
 
+    @property
+    def time_precision(self) -> int | None:
+        """ACLED's time_precision of the date (None without a date)."""
+        return TIME_PRECISION.get(self.date_precision) if self.date else None
+
     def properties(self) -> dict[str, Any]:
         """Flat properties for GeoJSON, CSV and popups."""
         return {
@@ -116,6 +127,7 @@ class Incident:
             "event_type": self.event_type,
             "sub_event_type": self.sub_event_type,
             "date": self.date.isoformat() if self.date else None,
+            "time_precision": self.time_precision,
             "date_precision": self.date_precision,
             "place": self.place.name,
             "place_id": self.place.id,
@@ -156,6 +168,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     zones: dict[str, Any] | None = None  # zones.geojson: border, bands and sectors with incident counts
     reused: int = 0  # articles whose results came from the incremental store
+    skipped_languages: dict[str, int] = field(default_factory=dict)  # articles not read, by language
 
 
 def point_geometry(lat: float, lon: float) -> dict[str, Any]:

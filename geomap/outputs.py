@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from geomap.export import (
     write_geopackage,
 )
 from geomap.models import Result
+from geomap.store import plain
 
 STAGING = ".geomap-staging"
 COMPLETE = "COMPLETE"  # the marker: the staged files listed in it are all written
@@ -43,6 +45,7 @@ SUMMARY = "summary.json"
 # Every file a run may write: one left from an earlier run that this run did not write is removed.
 OUTPUT_NAMES = frozenset(
     {"incidents.geojson", "places.geojson", "incidents.csv", "map.html", "zones.geojson", "geomap.gpkg"}
+    | {"articles.jsonl"}
     | {"map.png", SUMMARY}
 )
 # Temporary files that atomic_write and write_geopackage leave only when their process is killed.
@@ -70,8 +73,17 @@ def summary(result: Result) -> dict[str, Any]:
         "problems": result.problems,
         "run": {"reused_articles": result.reused, "processed_articles": len(result.articles) - result.reused},
         "encodings": {a.path or a.id: a.encoding for a in result.articles if a.encoding != "utf-8"},
+        "languages": _counts(a.language or "unknown" for a in result.articles),
+        "skipped_languages": dict(sorted(result.skipped_languages.items())),
         "timings": result.timings,
     }
+
+
+def _counts(values: Iterable[str]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for value in values:
+        counted[value] = counted.get(value, 0) + 1
+    return dict(sorted(counted.items()))
 
 
 def write_outputs(
@@ -156,6 +168,7 @@ def _stage(result: Result, staging: Path, *, title: str, offline: bool, png: boo
         ("places.geojson", dumps_geojson(places)),
         ("incidents.csv", incidents_csv(result.incidents)),
         ("map.html", render_map(fmap, offline=offline)),
+        ("articles.jsonl", articles_jsonl(result)),
     ]
     if result.zones is not None:
         outputs.append(("zones.geojson", dumps_geojson(result.zones)))
@@ -180,6 +193,12 @@ def _stage(result: Result, staging: Path, *, title: str, offline: bool, png: boo
     document["outputs"] = {name: _described(staging / name) for name in names}
     atomic_write(staging / SUMMARY, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     return [*names, SUMMARY]
+
+
+def articles_jsonl(result: Result) -> str:
+    """Every article read, one JSON object a line, with the text that offsets in the other outputs
+    refer to (for a web page, the main text extracted from it), so anyone can check a mention."""
+    return "".join(json.dumps(plain(article), ensure_ascii=False) + "\n" for article in result.articles)
 
 
 def _described(path: Path) -> dict[str, Any]:

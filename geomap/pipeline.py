@@ -21,10 +21,11 @@ from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
-from geomap.ingest import iter_articles
+from geomap.ingest import LanguageSkipped, iter_articles
 from geomap.models import Article, DocumentResult, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier
 from geomap.store import ResultStore, document_from, plain
+from geomap.web import WebReader
 from geomap.world import WorldTier
 from geomap.zones import BorderZones, ZoneConfig
 
@@ -198,6 +199,7 @@ class Pipeline:
         workers: int = 1,
         store: ResultStore | None = None,
         scheduler: str | None = None,
+        web: WebReader | None = None,
     ) -> Result:
         """Process every input; bad inputs are recorded in ``Result.problems`` and skipped.
 
@@ -210,7 +212,7 @@ class Pipeline:
         result = Result()
         errors: list[InputError] = []
         started = time.perf_counter()
-        articles = list(iter_articles(inputs, errors))
+        articles = list(iter_articles(inputs, errors, web=web))
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         keys: list[str] = []
@@ -240,6 +242,9 @@ class Pipeline:
             result.zones = zones.geojson(result.incidents)
             result.timings["zones_s"] = round(time.perf_counter() - started, 3)
         result.problems = [str(e) for e in errors]
+        for error in errors:
+            if isinstance(error, LanguageSkipped):
+                result.skipped_languages[error.language] = result.skipped_languages.get(error.language, 0) + 1
         return result
 
 

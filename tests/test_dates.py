@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomap.dates import EARLIEST, LATEST, article_date, event_date, plausible
+from geomap.dates import EARLIEST, LATEST, article_date, event_date, incident_date, plausible, time_precision
 from geomap.models import Article
 
 PUBLISHED = dt.date(2023, 9, 20)  # a Wednesday
@@ -134,3 +134,62 @@ def test_every_event_date_can_be_shifted_by_weeks(sentence: str, published: dt.d
 def test_every_article_date_lies_in_the_window(head: str, published: dt.date | None) -> None:
     date = article_date(Article(id="x", text=head + " Tirs.", date=published))
     assert date is None or EARLIEST <= date <= LATEST
+
+
+# --- abbreviations, "il y a", the night before, and the article's own date ------------------------
+
+SEPT_14 = dt.date(2022, 9, 14)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Le 13 sept. 2022, des tirs ont visé Sotk.", (dt.date(2022, 9, 13), "day")),
+        ("Des tirs le 13 sept 2022 près de Jermuk.", (dt.date(2022, 9, 13), "day")),
+        ("Depuis le 1er janv., trois incidents.", (dt.date(2022, 1, 1), "day")),
+        ("Des combats ont éclaté fin déc. 2021.", (dt.date(2021, 12, 1), "month")),
+        ("Il y a trois jours, un drone a frappé Kapan.", (dt.date(2022, 9, 11), "day")),
+        ("Il y a 2 semaines, des tirs visaient Goris.", (dt.date(2022, 8, 31), "week")),
+        ("La nuit dernière, des obus sont tombés sur Tegh.", (dt.date(2022, 9, 13), "day")),
+        # negatives: the number seven, a plural, a word that only contains an abbreviation
+        ("Le 12 sept soldats ont été blessés.", (None, "unknown")),
+        ("Les 3 septembres de la décennie.", (None, "unknown")),
+        ("Une octave plus bas, le 4 octo.", (None, "unknown")),
+    ],
+)
+def test_abbreviated_and_relative_dates(sentence: str, expected: tuple[dt.date | None, str]) -> None:
+    assert event_date(sentence, SEPT_14) == expected
+
+
+def test_an_event_without_a_date_is_dated_by_its_article_as_reported() -> None:
+    assert incident_date("Des tirs ont visé Sotk.", SEPT_14) == (SEPT_14, "reported")
+    assert incident_date("Des tirs ont visé Sotk hier.", SEPT_14) == (dt.date(2022, 9, 13), "day")
+    assert incident_date("Des tirs ont visé Sotk.", None) == (None, "unknown")  # never invented
+    assert incident_date("Des tirs ont visé Sotk.", dt.date(1, 1, 1)) == (None, "unknown")
+
+
+@pytest.mark.parametrize(
+    ("precision", "acled"), [("day", 1), ("week", 2), ("reported", 2), ("month", 3), ("unknown", None)]
+)
+def test_time_precision_is_acleds(precision: str, acled: int | None) -> None:
+    assert time_precision(precision) == acled
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tirs à Sotk\n\nPublié le : 26/09/2023 - 08:14\nDes tirs...", dt.date(2023, 9, 26)),
+        ("Tirs à Sotk\n- Le 22 novembre 2024\nDes tirs...", dt.date(2024, 11, 22)),
+        ("Combats\n\nEREVAN, 13 septembre 2022 (AFP) - Des tirs...", dt.date(2022, 9, 13)),
+        ("Exode\n\nKHARKIV (Ukraine), 12 mai 2024 (AFP) - Des civils...", dt.date(2024, 5, 12)),
+        ("Mines\n\nA. Mammadova |14.05.2024 - 12:31\nDeux démineurs...", dt.date(2024, 5, 14)),
+        ("Mines\n14.05.2024 - 12:31\nDeux démineurs...", dt.date(2024, 5, 14)),
+        # a date inside a sentence of the lead is the event's, not the article's
+        ("Bilan\n\nLes combats qui ont éclaté près de Goris le 13 septembre 2022 ont fait 49 morts.", None),
+        ("Bilan\nUn an après les tirs du 13/09/2022 à Jermuk, les habitants reviennent.", None),
+        ("Récits\n\nLe 13 septembre 2022, vers une heure du matin, les obus sont tombés.", None),
+        ("Tirs\nLe 13 septembre 2022 à 14h05\nDes obus sont tombés.", dt.date(2022, 9, 13)),
+    ],
+)
+def test_a_dateline_opens_a_line(text: str, expected: dt.date | None) -> None:
+    assert article_date(Article(id="a", text=text)) == expected

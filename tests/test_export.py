@@ -34,6 +34,7 @@ CSV_COLUMNS = [
     "event_type",
     "sub_event_type",
     "date",
+    "time_precision",
     "date_precision",
     "place",
     "place_id",

@@ -184,7 +184,7 @@ def test_a_run_killed_while_swapping_is_finished_by_the_next(two_runs, tmp_path:
     out = tmp_path / "out"
     write_outputs(first, out)
     old_incidents = (out / "incidents.geojson").read_bytes()
-    _killed_while_writing(second, out, "swap", 8 + 3, tmp_path)  # 8 staged files, then 3 renames
+    _killed_while_writing(second, out, "swap", 9 + 2, tmp_path)  # 8 staged files and the marker, 2 renames
     assert (out / ".geomap-staging" / "COMPLETE").exists()
     # Killed halfway: new incidents beside the old summary, until the next run finishes the swap.
     assert (out / "incidents.geojson").read_bytes() != old_incidents
@@ -243,3 +243,14 @@ def test_a_read_only_output_folder_is_named(tmp_path: Path, tmpfs) -> None:
     assert done.exit_code == 1
     assert str(disk) in done.output and "Read-only file system" in done.output
     assert "Traceback" not in done.output and not isinstance(done.exception, OSError)
+
+
+def test_articles_jsonl_keeps_the_text_offsets_refer_to(built: Path) -> None:
+    articles = [
+        json.loads(line) for line in (built / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert [a["id"] for a in articles] == ["tirs"]
+    assert articles[0]["date"] == "2022-09-14" and articles[0]["url"] == "https://example.org/tirs"
+    text = articles[0]["text"]
+    for incident in json.loads((built / "incidents.geojson").read_text(encoding="utf-8"))["features"]:
+        assert incident["properties"]["mention"] in text

@@ -37,6 +37,7 @@ OUTPUTS = (
     "zones.geojson",
     "incidents.csv",
     "geomap.gpkg",
+    "articles.jsonl",
     "summary.json",
 )
 # What atomic_write and write_geopackage leave behind when killed: ".<output>.<random>.tmp|gpkg".
@@ -155,6 +156,9 @@ def check_output(path: Path, scratch: Path) -> None:
         assert {"articles", "incidents", "problems", "encodings", "timings"} <= set(summary)
     elif name == "incidents.csv":
         check_csv(text)
+    elif name == "articles.jsonl":
+        assert text == "" or text.endswith("\n")
+        assert all(isinstance(json.loads(line)["text"], str) for line in text.splitlines())
     elif name == "map.html":
         assert text.lstrip().lower().startswith("<!doctype html>")
         assert text.rstrip().endswith("</html>")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from geomap.cli.common import make_pipeline, progress, report_problems
-from geomap.cli.options import geocoder_options, is_quiet, verbosity
+from geomap.cli.options import geocoder_options, is_quiet, verbosity, web_reader
 from geomap.errors import GeomapError
 from geomap.zones import ZoneConfig
 
@@ -24,7 +24,7 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1)
 @click.option(
     "-o",
     "--out",
@@ -70,7 +70,7 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
 @click.pass_context
 def build(
     ctx: click.Context,
-    inputs: tuple[Path, ...],
+    inputs: tuple[str, ...],
     out: Path,
     title: str,
     png: bool,
@@ -80,22 +80,30 @@ def build(
     scheduler: str | None,
     full: bool,
 ) -> None:
-    """Map the incidents and places of INPUTS (files or folders; default: seeds/) into OUT."""
+    """Map the incidents and places of INPUTS into OUT.
+
+    INPUTS are files (.txt, .md, .jsonl, saved .html pages, .rss/.atom/.xml feeds, text files listing
+    URLs), folders of them, page or feed URLs, or - for standard input; default: seeds/."""
     from geomap.outputs import recover, write_outputs
     from geomap.store import STORE_NAME, ResultStore, fingerprint
 
     if not inputs:
         if not Path("seeds").is_dir():
             raise click.UsageError("no INPUT given and no seeds/ folder here")
-        inputs = (Path("seeds"),)
+        inputs = ("seeds",)
     started = time.perf_counter()
     try:
         recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again
         pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km), processes=workers)
         store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
-        with store:
+        with store, web_reader(ctx) as web:
             result = pipeline.run(
-                inputs, progress=progress(is_quiet(ctx)), workers=workers, store=store, scheduler=scheduler
+                inputs,
+                progress=progress(is_quiet(ctx)),
+                workers=workers,
+                store=store,
+                scheduler=scheduler,
+                web=web,
             )
         code = report_problems(result.problems, len(result.articles))
         if code == 1:

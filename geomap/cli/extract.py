@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from geomap.cli.common import make_pipeline, report_problems
-from geomap.cli.options import geocoder_options, verbosity
+from geomap.cli.options import geocoder_options, verbosity, web_reader
 from geomap.errors import GeomapError, InputError
 from geomap.models import point_feature
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True)
 @click.option(
     "--format",
     "fmt",
@@ -29,7 +28,7 @@ from geomap.models import point_feature
 @geocoder_options
 @verbosity
 @click.pass_context
-def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str, rs: bool) -> None:
+def extract(ctx: click.Context, inputs: tuple[str, ...], fmt: str, rs: bool) -> None:
     """Print the toponym mentions of INPUTS with their resolved places."""
     from geomap.ingest import iter_articles
 
@@ -38,7 +37,9 @@ def extract(ctx: click.Context, inputs: tuple[Path, ...], fmt: str, rs: bool) ->
     records = []
     try:
         pipeline = make_pipeline(ctx)
-        for doc in pipeline.documents(iter_articles(inputs, errors), incidents=False):
+        with web_reader(ctx) as web:
+            articles = list(iter_articles(inputs, errors, web=web))
+        for doc in pipeline.documents(articles, incidents=False):
             processed += 1
             for r in doc.resolutions:
                 record = r.to_record()

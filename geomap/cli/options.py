@@ -57,7 +57,8 @@ def geocoder_options(command: F) -> F:
                 is_flag=True,
                 expose_value=False,
                 callback=build_config,
-                help="Never call an online geocoder (offline tiers only).",
+                help="Never go online: no geocoder (offline tiers only), no fetching of URLs or "
+                "feeds (such inputs are named and skipped).",
             ),
             click.option(
                 "--geocoder",
@@ -73,7 +74,8 @@ def geocoder_options(command: F) -> F:
                 default=None,
                 expose_value=False,
                 callback=build_config,
-                help="User agent sent to the geocoder (Nominatim requires one of your own).",
+                help="User agent sent to the geocoder and to the sites pages and feeds are fetched "
+                "from (Nominatim requires one of your own; default: geomap and its version).",
             ),
             click.option(
                 "--geocoder-domain",
@@ -97,6 +99,16 @@ def geocoder_options(command: F) -> F:
                 expose_value=False,
                 callback=build_config,
                 help="GeoNames account name (with --geocoder geonames).",
+            ),
+            click.option(
+                "--fetch-delay",
+                type=click.FloatRange(min=0),
+                default=1.0,
+                show_default=True,
+                metavar="SECONDS",
+                expose_value=False,
+                callback=build_config,
+                help="Seconds between two requests to one site when fetching pages and feeds.",
             ),
             click.option(
                 "--geocoder-max-requests",
@@ -131,3 +143,19 @@ def geocoder_config(ctx: click.Context) -> Any:
         username=args.get("geonames_username"),
         max_requests=args.get("geocoder_max_requests") or 500,
     )
+
+
+def web_reader(ctx: click.Context) -> Any:
+    """The reader of URL and feed inputs the command line asked for (offline with ``--offline``)."""
+    from geomap.web import WebReader
+
+    args = ctx.ensure_object(dict).get("geocoder_args", {})
+    if args.get("offline"):
+        return WebReader(None)
+    from geomap.fetch import FetchConfig, Fetcher, default_user_agent
+
+    config = FetchConfig(
+        user_agent=args.get("user_agent") or default_user_agent(),
+        min_delay=args.get("fetch_delay", 1.0),
+    )
+    return WebReader(Fetcher(config))
