@@ -106,8 +106,8 @@ class Pipeline:
 
     @cached_property
     def extractor(self) -> Extractor:
-        """The extraction stage (loads spaCy)."""
-        return Extractor(self.gazetteer)
+        """The extraction stage (loads spaCy, once per process and gazetteer)."""
+        return _extractor(self.gazetteer)
 
     @cached_property
     def resolver(self) -> Resolver:
@@ -246,6 +246,22 @@ class Pipeline:
             if isinstance(error, LanguageSkipped):
                 result.skipped_languages[error.language] = result.skipped_languages.get(error.language, 0) + 1
         return result
+
+
+def _extractor(gazetteer: Gazetteer) -> Extractor:
+    """The spaCy pipeline and its gazetteer patterns hold no state of a run: pipelines built one after
+    another in one process (a notebook, a server, the tests' CLI runs) share them instead of spending
+    seconds loading them again. Keyed by the gazetteer object itself (the last two are kept)."""
+    for known, extractor in _EXTRACTORS:
+        if known is gazetteer:
+            return extractor
+    extractor = Extractor(gazetteer)
+    _EXTRACTORS.append((gazetteer, extractor))
+    del _EXTRACTORS[:-2]
+    return extractor
+
+
+_EXTRACTORS: list[tuple[Gazetteer, Extractor]] = []
 
 
 BATCH_SIZE = 8  # small batches keep both workers busy to the end (measured: 8 beats 16 and 32)

@@ -120,7 +120,7 @@ def test_a_text_file_is_a_url_list_only_when_every_line_is_a_url() -> None:
 
 def test_a_folder_of_saved_pages_gives_dated_incidents(tmp_path: Path) -> None:
     out = tmp_path / "maps"
-    done = build(PAGES, out=out, stdin=None)
+    done = build(PAGES, "--offline", out=out)
     assert done.exit_code == 3, done.output  # the English page and the homepage are named
     assert "english.html: written in English (en); geomap reads French" in done.output
     assert "homepage.html: no main text" in done.output
@@ -182,6 +182,7 @@ def test_a_feed_served_locally_gives_dated_incidents_and_names_what_failed(
     out = tmp_path / "maps"
     done = build(serve_feed(site), out=out)
     assert done.exit_code == 3, done.output
+    assert isolated_cache.exists()  # the run's cache, not the user's
     assert f"{site.base}/articles/disparu: HTTP 404" in done.output
     assert f"{site.base}/prive/note: refused by robots.txt" in done.output
     assert ("/prive/note",) not in [(p,) for p, _ in site.requests]

@@ -152,10 +152,11 @@ def web_reader(ctx: click.Context) -> Any:
     args = ctx.ensure_object(dict).get("geocoder_args", {})
     if args.get("offline"):
         return WebReader(None)
-    from geomap.fetch import FetchConfig, Fetcher, default_user_agent
+    from geomap import fetch
 
-    config = FetchConfig(
-        user_agent=args.get("user_agent") or default_user_agent(),
+    config = fetch.FetchConfig(
+        user_agent=args.get("user_agent") or fetch.default_user_agent(),
         min_delay=args.get("fetch_delay", 1.0),
+        cache_path=fetch.default_cache_path(),
     )
-    return WebReader(Fetcher(config))
+    return WebReader(fetch.Fetcher(config))
