@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from geomap import sqlite_files
+from geomap import sqlite_files, userplaces
 from geomap.errors import GeomapError
 from geomap.gazetteer import data_dir
 from geomap.models import Article, DocumentResult, Incident, Mention, Place, Resolution
@@ -62,6 +62,7 @@ def fingerprint(settings: object) -> str:
             digest.update(f"{package}={metadata.version(package)};".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{package} absent;".encode())
+    digest.update(f"user_places={userplaces.digest()};".encode())  # what `geomap gazetteer import` added
     digest.update(f"settings={settings!r};schema={SCHEMA_VERSION}".encode())
     return digest.hexdigest()
 

