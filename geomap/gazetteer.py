@@ -7,6 +7,7 @@ inside the wheel; it is loaded once and indexed by a normalised name key.
 from __future__ import annotations
 
 import csv
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -110,6 +111,163 @@ def loose_keys(name: str) -> list[str]:
     return list(dict.fromkeys(k for k in keys if len(k) >= 4))
 
 
+# --- spelling variants of theatre names ---------------------------------------------------------
+#
+# Armenian and Azerbaijani names reach French news through four transliteration traditions (French,
+# English, Russian, Azerbaijani Latin): Djermouk, Jermuk, Dzhermuk and Cermuk are one place. A family
+# key maps each tradition's spelling of a sound to one letter, so that they meet:
+
+# Letters of Azerbaijani, Turkish and Slavic Latin alphabets, before accents are dropped.
+_FAMILY_LETTERS = str.maketrans(
+    {
+        "ş": "ʃ",
+        "š": "ʃ",
+        "ś": "ʃ",
+        "ŝ": "ʃ",
+        "ç": "ʧ",
+        "č": "ʧ",
+        "ć": "ʧ",
+        "ĉ": "ʧ",
+        "ĝ": "ʤ",
+        "ğ": "ɣ",
+        "ž": "ʒ",
+        "ż": "ʒ",
+        "ź": "ʒ",
+        "ĵ": "ʒ",
+        "ı": "i",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ß": "s",
+        "æ": "e",
+        "œ": "e",
+        "ä": "e",
+    }
+)
+# Spellings of one sound in the French, German, English and Russian traditions, longest first.
+_FAMILY_DIGRAPHS = (
+    ("tsch", "ʧ"),
+    ("dsch", "ʤ"),
+    ("tch", "ʧ"),
+    ("tsh", "ʧ"),
+    ("dzh", "ʤ"),
+    ("dj", "ʤ"),
+    ("dʒ", "ʤ"),  # Polish dż, Czech dž
+    ("sch", "ʃ"),
+    ("sh", "ʃ"),
+    ("ch", "ʧ"),
+    ("zh", "ʒ"),
+    ("kh", "x"),
+    ("gh", "ɣ"),
+    ("ck", "k"),
+    ("ph", "f"),
+    ("ou", "u"),
+)
+# The families, one letter each: sh/ch/tch/ş/ç; dj/j/zh/c; k/g/q/kh/x/gh/h; y/i; w/v.
+_FAMILY_CLASSES = str.maketrans(
+    {
+        "ʃ": "c",
+        "ʧ": "c",
+        "ʤ": "j",
+        "ʒ": "j",
+        "c": "j",  # a bare c is Azerbaijani: Cəbrayıl, Culfa, Cermuk
+        "x": "k",
+        "ɣ": "k",
+        "h": "k",
+        "g": "k",
+        "q": "k",
+        "y": "i",
+        "w": "v",
+    }
+)
+_FAMILY_MARKS = re.compile(r"['\u2019\u02bc\u02bb\u02be\u02bf`\u02b9]")
+_FAMILY_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013\u2014]+")
+_FRENCH_GU = re.compile(r"([gq])u(?=[eiy])")  # Zanguilan, Guéghamasar: the u only hardens the g
+_FAMILY_DOUBLES = re.compile(r"(\w)\1+")
+_FINAL_VOWEL = re.compile(r"(?<=[^aeiou ])[ea]\b")  # Latchine, Martakerte, Şuşa ~ Shush-
+_VOWELS = frozenset("aeiou")
+# A spelling is taken for a variant only from this many letters on, and only of a name this long.
+VARIANT_MIN_LETTERS = 5
+# Family keys at least this long may also differ by one vowel (Kelbajar ~ Kalbajar).
+VOWEL_SLACK_MIN = 8
+# Places a variant finds together must lie this close, unless they share one name.
+VARIANT_SPREAD_KM = 30.0
+# The countries whose places are matched by spelling family.
+VARIANT_COUNTRIES = frozenset({"AM", "AZ"})
+
+
+@lru_cache(maxsize=1 << 16)
+def family_keys(name: str) -> tuple[str, ...]:
+    """The transliteration-family keys of a name: one, or two when a schwa may be read a or e.
+
+    >>> family_keys("Djermouk") == family_keys("Jermuk") == family_keys("Cermuk") == ("jermuk",)
+    True
+    >>> family_keys("Latchine") == family_keys("Laçın") == family_keys("Lachin")
+    True
+    """
+    text = unicodedata.normalize("NFC", name).casefold().translate(_FAMILY_LETTERS)
+    text = _LEADING_ARTICLE.sub("", _FAMILY_MARKS.sub("'", text).strip())  # l’Ağdam: the article goes
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _FAMILY_SEPARATORS.sub(" ", text.replace("'", "")).strip()
+    keys = []
+    for schwa in ("e", "a") if "ə" in text else ("e",):  # Kəlbəcər: Kelbedjer and Kalbajar
+        key = _FRENCH_GU.sub(r"\1", text.replace("ə", schwa))
+        for spelling, sound in _FAMILY_DIGRAPHS:
+            key = key.replace(spelling, sound)
+        key = _FAMILY_DOUBLES.sub(r"\1", key.translate(_FAMILY_CLASSES))
+        keys.append(_FINAL_VOWEL.sub("", key))
+    return tuple(dict.fromkeys(keys))
+
+
+def vowel_masks(key: str) -> list[str]:
+    """The key with each vowel in turn replaced by a wildcard: keys one vowel apart share a mask."""
+    return [f"{key[:i]}*{key[i + 1 :]}" for i, c in enumerate(key) if c in _VOWELS]
+
+
+def letter_count(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantMatch:
+    """The places a spelling was taken for when no name has its exact key, and why."""
+
+    places: tuple[Place, ...]
+    names: tuple[str, ...]  # the gazetteer's names it is a variant of
+    how: str  # "skeleton" (same family key), "skeleton, one vowel apart", or "skeleton abroad"
+
+    @property
+    def reason(self) -> str:
+        return f"{self.how}: spelling variant of {' / '.join(self.names[:3])}"
+
+
+def _admin_stem(name: str) -> str:
+    """A unit's name without its designator: "Aghdam District" -> "aghdam"."""
+    words = name_key(name).split(" ")
+    return " ".join(w for w in words if w not in _UNIT_WORDS) or name_key(name)
+
+
+_UNIT_WORDS = frozenset({"district", "province", "rayon", "rayonu", "region", "city", "marz"})
+
+
+def _great_circle_km(a: Place, b: Place) -> float:
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(b.lon - a.lon) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def coherent(places: tuple[Place, ...]) -> bool:
+    """Whether places found by one variant are one place for a reader: a town and its district, or
+    places close together. Two villages far apart that a spelling happens to join are not."""
+    if len({_admin_stem(p.name) for p in places}) <= 1:
+        return True
+    return all(_great_circle_km(a, b) <= VARIANT_SPREAD_KM for a in places for b in places)
+
+
 def data_dir() -> Path:
     """Where the compiled gazetteer lives: inside the installed package, or the source tree."""
     packaged = Path(str(resources.files("geomap") / "_gazetteer"))
@@ -136,12 +294,22 @@ class Gazetteer:
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     index: dict[str, tuple[str, ...]] = field(default_factory=dict)
     stop: frozenset[str] = frozenset()
-    loose: dict[str, tuple[str, ...]] = field(default_factory=dict)  # skeleton -> place ids
+    loose: dict[str, tuple[str, ...]] = field(default_factory=dict)  # skeleton -> ids of areas abroad
+    # family key -> (place id, name) of the theatre's places; the same by vowel mask for long keys
+    families: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    vowel_families: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # name keys of common words that are never taken for a spelling variant ("Souche" ~ Shusha)
+    variant_stop: frozenset[str] = frozenset()
 
     @classmethod
-    def from_rows(cls, rows: list[dict[str, str]], stop: frozenset[str] = frozenset()) -> Gazetteer:
+    def from_rows(
+        cls,
+        rows: list[dict[str, str]],
+        stop: frozenset[str] = frozenset(),
+        variant_stop: frozenset[str] = frozenset(),
+    ) -> Gazetteer:
         """Build from rows with the columns of ``places.csv``."""
-        gaz = cls(stop=stop)
+        gaz = cls(stop=stop, variant_stop=variant_stop)
         index: dict[str, list[str]] = {}
         for number, row in enumerate(rows, start=2):
             try:
@@ -171,14 +339,37 @@ class Gazetteer:
                 if key and key not in stop:
                     index.setdefault(key, []).append(place.id)
         gaz.index = {k: tuple(v) for k, v in index.items()}
+        gaz._index_variants()
+        return gaz
+
+    def _index_variants(self) -> None:
+        """The family keys of the theatre's names; the old skeletons for areas abroad (a city
+        abroad is left to the world tier, which knows every spelling GeoNames does)."""
         loose: dict[str, list[str]] = {}
-        for key, ids in gaz.index.items():
+        for key, ids in self.index.items():
             for place_id in ids:
+                place = self.places[place_id]
+                if place.country in VARIANT_COUNTRIES or place.kind in _SETTLEMENTS:
+                    continue
                 bucket = loose.setdefault(skeleton(key), [])
                 if place_id not in bucket:
                     bucket.append(place_id)
-        gaz.loose = {k: tuple(v) for k, v in loose.items()}
-        return gaz
+        self.loose = {k: tuple(v) for k, v in loose.items()}
+        families: dict[str, dict[tuple[str, str], None]] = {}
+        masks: dict[str, dict[tuple[str, str], None]] = {}
+        for place_id, names in self.names.items():
+            if self.places[place_id].country not in VARIANT_COUNTRIES:
+                continue
+            for name in names:
+                key = name_key(name)
+                if letter_count(key) < VARIANT_MIN_LETTERS or key in self.stop or not _latin(name):
+                    continue
+                for family in family_keys(name):
+                    families.setdefault(family, {})[(place_id, name)] = None
+                    for mask in vowel_masks(family) if len(family) >= VOWEL_SLACK_MIN else ():
+                        masks.setdefault(mask, {})[(place_id, name)] = None
+        self.families = {k: tuple(v) for k, v in families.items()}
+        self.vowel_families = {k: tuple(v) for k, v in masks.items()}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Gazetteer:
@@ -190,21 +381,60 @@ class Gazetteer:
             stop_text = (directory / "stop_names.txt").read_text(encoding="utf-8")
         except OSError as exc:
             raise GazetteerError(f"cannot read the gazetteer in {directory}: {exc}") from exc
-        stop = frozenset(
-            name_key(line) for line in stop_text.splitlines() if line.strip() and not line.startswith("#")
-        )
-        return cls.from_rows(rows, stop)
+        lines = [line.strip() for line in stop_text.splitlines() if line.strip() and not line.startswith("#")]
+        stop = frozenset(name_key(line) for line in lines if not line.startswith("~"))
+        variant_stop = frozenset(name_key(line[1:]) for line in lines if line.startswith("~"))
+        return cls.from_rows(rows, stop, variant_stop)
 
     def lookup(self, name: str) -> list[Place]:
         """Every place one of whose names has the same key as ``name``."""
         return [self.places[i] for i in self.index.get(name_key(name), ())]
 
     def lookup_loose(self, name: str) -> list[Place]:
-        """Places whose names match ``name`` once both are reduced to transliteration skeletons."""
-        if name_key(name) in self.stop:
-            return []
-        ids = dict.fromkeys(i for k in loose_keys(name) for i in self.loose.get(k, ()))
-        return [self.places[i] for i in ids]
+        """The places of :meth:`lookup_variant`, or none."""
+        match = self.lookup_variant(name)
+        return list(match.places) if match else []
+
+    def lookup_variant(self, name: str) -> VariantMatch | None:
+        """The places ``name`` is a spelling variant of, when it is not itself a name of the gazetteer.
+
+        A theatre place is found when the name shares a family key with one of its names (Karvatchar
+        ~ Karvachar, Xndzoresk ~ Khndzoresk), or for long names a key one vowel apart (Kelbédjar ~
+        Kelbajar); an area abroad when they share the older skeleton (Donbas ~ Donbass). Guards
+        against false friends: the name and the name it matches have five letters or more, the name
+        is neither a stop name nor a common French word whose key collides with a place's
+        (``variant_stop``: Souche ~ Shusha, Panique ~ Panik), and the places found are one place for
+        a reader (see :func:`coherent`).
+        """
+        key = name_key(name)
+        if letter_count(key) < VARIANT_MIN_LETTERS or key in self.stop or key in self.variant_stop:
+            return None
+        keys = family_keys(name)
+        hits = dict.fromkeys(h for k in keys for h in self.families.get(k, ()))
+        how = "skeleton"
+        if not hits:
+            masks = (m for k in keys if len(k) >= VOWEL_SLACK_MIN for m in vowel_masks(k))
+            hits = dict.fromkeys(h for m in masks for h in self.vowel_families.get(m, ()))
+            how = "skeleton, one vowel apart"
+        if not hits:
+            ids = dict.fromkeys(i for k in loose_keys(name) for i in self.loose.get(k, ()))
+            hits = dict.fromkeys((i, self.places[i].name) for i in ids)
+            how = "skeleton abroad"
+        if not hits:
+            return None
+        support: dict[str, int] = {}
+        for place_id, _ in hits:
+            support[place_id] = support.get(place_id, 0) + 1
+        places = tuple(self.places[i] for i in support)
+        if not coherent(places):
+            # Namesakes far apart: the place that many spellings of the family name is the one
+            # meant (Jermuk, not the hamlet one of whose old names was Dzhermuk); a tie says nothing.
+            most = max(support.values())
+            places = tuple(self.places[i] for i, n in support.items() if n == most)
+            if not coherent(places):
+                return None
+        chosen = {p.id for p in places}
+        return VariantMatch(places, tuple(dict.fromkeys(n for i, n in hits if i in chosen)), how)
 
     def is_stop(self, name: str) -> bool:
         """True for words that are never place names (months, boilerplate, common words)."""
@@ -242,6 +472,8 @@ def _variants(name: str) -> Iterator[str]:
 def _latin(name: str) -> bool:
     return all(unicodedata.name(c, "").startswith("LATIN") for c in name if c.isalpha())
 
+
+_SETTLEMENTS = frozenset({"city", "town", "village"})
 
 # Kinds whose point need not fall inside one country (rivers, ranges, corridors, seas...).
 UNBOUNDED_KINDS = frozenset(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from geomap.gazetteer import Gazetteer, name_key
+from geomap.gazetteer import Gazetteer, VariantMatch, name_key
 from geomap.models import Mention, Place, Resolution
 
 THEATRE = frozenset({"AM", "AZ"})
@@ -47,13 +47,28 @@ class Tier(Protocol):
 
 @dataclass(slots=True)
 class GazetteerTier:
-    """The curated gazetteer as a resolution tier."""
+    """The curated gazetteer as a resolution tier: a name by its exact key, else as a spelling
+    variant of a theatre name (see :meth:`Gazetteer.lookup_variant`)."""
 
     gazetteer: Gazetteer
     source: str = "gazetteer"
 
     def candidates(self, name: str) -> list[Place]:
-        return self.gazetteer.lookup(name) or self.gazetteer.lookup_loose(name)
+        exact = self.gazetteer.lookup(name)
+        if exact:
+            return exact
+        match = self.gazetteer.lookup_variant(name)
+        return list(match.places) if match else []
+
+    def variant(self, name: str) -> VariantMatch | None:
+        """How ``name`` was matched when it is only a spelling variant of the gazetteer's names."""
+        return None if self.gazetteer.lookup(name) else self.gazetteer.lookup_variant(name)
+
+
+# A spelling variant's candidates score this much less than the same place named exactly, and its
+# confidence is scaled by VARIANT_CONFIDENCE: a reader would check it.
+VARIANT_PENALTY = 0.8
+VARIANT_CONFIDENCE = 0.8
 
 
 EARTH_RADIUS_KM = 6371.0088
@@ -201,6 +216,12 @@ class Context:
         return self._index.nearest_km(key, place)
 
 
+def _variant_match(tier: Tier, name: str) -> VariantMatch | None:
+    """The variant match of a tier that tells one (the curated gazetteer); None for exact names."""
+    variant = getattr(tier, "variant", None)
+    return variant(name) if callable(variant) else None
+
+
 def _strong(place: Place) -> bool:
     """A candidate that settles a name: a country, an area, or any place of the theatre."""
     return place.kind not in SETTLEMENT_KINDS or place.country in THEATRE
@@ -218,6 +239,8 @@ class Resolver:
     def __init__(self, tiers: Sequence[Tier]) -> None:
         self.tiers = list(tiers)
         self._cache: dict[tuple[str, bool], tuple[tuple[Place, str], ...]] = {}
+        # name key -> {place id: why} for candidates found only as spelling variants
+        self._variants: dict[str, dict[str, str]] = {}
 
     def candidates(self, name: str, *, online: bool = True) -> tuple[tuple[Place, str], ...]:
         """Every candidate for ``name`` with its tier's source (each name asked once per run).
@@ -227,15 +250,29 @@ class Resolver:
         key = (name_key(name), online)
         if key not in self._cache:
             found: dict[str, tuple[Place, str]] = {}
+            variants: dict[str, str] = {}  # ident -> why, for candidates that are only variants
             for tier in self.tiers:
                 if getattr(tier, "online", False) and (found or not online):
                     break  # the online fallback only for names no offline tier knows
-                for place in tier.candidates(name):
+                places = tier.candidates(name)
+                match = _variant_match(tier, name) if places else None
+                for place in places:
                     ident = f"gn-{place.geonames_id}" if place.geonames_id else place.id
-                    found.setdefault(ident, (place, tier.source))
-                if any(_strong(p) for p, _ in found.values()):
+                    if ident not in found:
+                        found[ident] = (place, tier.source)
+                        if match is not None:
+                            variants[ident] = match.reason
+                # a variant does not settle a name: the next tier may know it as it is written
+                if any(_strong(p) and i not in variants for i, (p, _) in found.items()):
                     break
+            if variants and any(
+                i not in variants and name_key(p.name) == key[0] for i, (p, _) in found.items()
+            ):  # "Kurgan" is the Russian city of that name, not a variant of Gyurgyan
+                found = {i: f for i, f in found.items() if i not in variants}
             self._cache[key] = tuple(found.values())
+            self._variants.setdefault(key[0], {}).update(
+                (found[i][0].id, why) for i, why in variants.items() if i in found
+            )
         return self._cache[key]
 
     def resolve(
@@ -279,7 +316,7 @@ class Resolver:
                 continue
             if (
                 m.origin != "gazetteer"
-                and best.source != "gazetteer"
+                and (best.source != "gazetteer" or self._is_variant(name_key(m.text), best.place))
                 and not self._plausible(best, context, m, i in cues or i in weak_cues)
             ):
                 if m.origin == "ner" and i in cues:  # a place, but not that one: say so, unresolved
@@ -299,6 +336,9 @@ class Resolver:
         names = [*context_names, name]
         context = self.context_of([name_key(n) for n in names], [self.candidates(n) for n in names])
         return self._rank(name_key(name), self.candidates(name), context, wants_area)
+
+    def _is_variant(self, key: str, place: Place) -> bool:
+        return place.id in self._variants.get(key, {})
 
     @staticmethod
     def _plausible(best: Scored, context: Context, mention: Mention, cued: bool) -> bool:
@@ -337,7 +377,11 @@ class Resolver:
     def _rank(
         self, key: str, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool
     ) -> list[Scored]:
-        scored = (self._score(key, p, source, context, wants_area) for p, source in candidates)
+        variants = self._variants.get(key, {})
+        scored = (
+            self._score(key, p, source, context, wants_area, variant=variants.get(p.id))
+            for p, source in candidates
+        )
         return sorted(scored, key=lambda s: (-s.score, s.place.id))
 
     def _choose(
@@ -348,14 +392,28 @@ class Resolver:
         ranked = self._rank(key, candidates, context, wants_area)
         best = ranked[0]
         if len(ranked) == 1:
-            return best, 0.95 if best.source == "gazetteer" else 0.8
-        margin = best.score - ranked[1].score
-        return best, round(0.5 + 0.45 * math.tanh(margin), 3)
+            confidence = 0.95 if best.source == "gazetteer" else 0.8
+        else:
+            confidence = 0.5 + 0.45 * math.tanh(best.score - ranked[1].score)
+        if self._is_variant(key, best.place):
+            confidence *= VARIANT_CONFIDENCE
+        return best, round(confidence, 3)
 
     @staticmethod
-    def _score(key: str, place: Place, source: str, context: Context, wants_area: bool) -> Scored:
+    def _score(
+        key: str,
+        place: Place,
+        source: str,
+        context: Context,
+        wants_area: bool,
+        *,
+        variant: str | None = None,
+    ) -> Scored:
         reasons = [f"{source}: {place.kind}"]
         score = KIND_WEIGHT.get(place.kind, 1.0)
+        if variant is not None:
+            score -= VARIANT_PENALTY
+            reasons.append(variant)
         if place.population:
             # importance: a village of 1,000 people adds 1.5, Paris 3.2
             score += math.log10(place.population + 1) / 2
@@ -366,7 +424,7 @@ class Resolver:
         if place.country in THEATRE:
             score += 0.5
             reasons.append("in the theatre")
-        if source == "gazetteer":
+        if source == "gazetteer" and variant is None:
             score += 0.3
             reasons.append("curated")
         if wants_area and place.kind in AREA_KINDS:

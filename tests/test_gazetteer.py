@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import pytest
 
 from geomap.errors import GazetteerError
-from geomap.gazetteer import Gazetteer, data_dir, name_key
+from geomap.gazetteer import Gazetteer, data_dir, family_keys, name_key
 
 # --- name_key --------------------------------------------------------------------------------
 
@@ -211,3 +212,174 @@ def test_validate_reports_a_common_word_alias_and_an_unnormalised_name(gazetteer
     problems = validate(bad)
     assert any("'pour' is a common word" in p for p in problems)
     assert any("not normalised" in p and "Tegh  bis" in p for p in problems)
+
+
+# --- spelling variants of theatre names ------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _variant_rows() -> list[dict[str, str]]:
+    lines = (FIXTURES / "variants.csv").read_text(encoding="utf-8").splitlines()
+    return list(csv.DictReader(line for line in lines if not line.startswith("#")))
+
+
+VARIANT_ROWS = _variant_rows()
+
+
+@pytest.mark.parametrize(
+    "row", VARIANT_ROWS, ids=[f"{r['spelling']}-{r['expect']}-{r['place']}" for r in VARIANT_ROWS]
+)
+def test_spelling_families_of_theatre_names(gazetteer: Gazetteer, row: dict[str, str]) -> None:
+    """Every spelling of tests/fixtures/variants.csv finds its place as a name ("exact") or only
+    through its transliteration family ("variant"); a false friend ("none") never finds it."""
+    spelling, place, expect = row["spelling"], row["place"], row["expect"]
+    exact = {p.id for p in gazetteer.lookup(spelling)}
+    match = gazetteer.lookup_variant(spelling)
+    loose = {p.id for p in match.places} if match else set()
+    if expect == "exact":
+        assert place in exact, f"{spelling}: {sorted(exact)}"
+    elif expect == "variant":
+        assert not exact, f"{spelling} is now a name of {sorted(exact)}: make the row exact"
+        assert place in loose, f"{spelling}: {sorted(loose)}"
+        assert match is not None and match.how.startswith("skeleton")
+    else:
+        assert expect == "none", row
+        assert place not in exact | loose, f"{spelling} found {place}"
+
+
+def test_the_fixture_holds_families_and_false_friends() -> None:
+    expects = [r["expect"] for r in VARIANT_ROWS]
+    assert expects.count("variant") >= 25 and expects.count("none") >= 12
+    assert {r["expect"] for r in VARIANT_ROWS} == {"exact", "variant", "none"}
+
+
+@pytest.mark.parametrize(
+    ("spellings", "same"),
+    [
+        (("Djermouk", "Jermuk", "Cermuk", "Dschermuk", "Dzhermuk", "Dżermuk"), True),  # dj/j/c/dsch/dzh/dż
+        (("Khndzoresk", "Xndzoresk"), True),  # kh/x
+        (("Ghapan", "Kapan"), True),  # gh/k
+        (("Karvatchar", "Karvachar"), True),  # tch/ch
+        (("Chouchi", "Shushi", "Şuşi"), True),  # ch/sh/ş
+        (("Latchine", "Laçın", "Lachin"), True),  # tch/ç/ch, final -e
+        (("Zanguilan", "Zangilan"), True),  # French gu
+        (("Vardenisse", "Vardenis"), True),  # doubled letters, final -e
+        (("Aghdam", "Ağdam", "Akdam"), True),  # gh/ğ/k
+        (("Stepʻanakert", "Stepanakert"), True),  # apostrophes of aspiration
+        (("Goris", "Garis"), False),
+        (("Kapan", "Kaban"), False),  # p and b stay apart
+        (("Sisian", "Sevan"), False),
+    ],
+)
+def test_family_keys_meet_across_transliterations(spellings: tuple[str, ...], same: bool) -> None:
+    keys = [set(family_keys(s)) for s in spellings]
+    assert all(k & keys[0] for k in keys) is same, keys
+
+
+def test_a_schwa_is_read_a_and_e() -> None:
+    """Kəlbəcər is Kalbajar in English and Kelbedjer in French."""
+    assert set(family_keys("Kəlbəcər")) == set(family_keys("Kalbajar")) | set(family_keys("Kelbedjer"))
+
+
+def theatre(
+    id: str, name: str, *, lat: str, lon: str, names: str = "", country: str = "AM"
+) -> dict[str, str]:
+    return {**row(id, name, lat=lat, lon=lon, names=names), "country": country}
+
+
+def test_variant_needs_five_letters_on_both_sides() -> None:
+    gaz = Gazetteer.from_rows(
+        [theatre("a", "Tegh", lat="39.55", lon="46.48"), theatre("b", "Kornidzor", lat="39.5", lon="46.4")]
+    )
+    assert gaz.lookup_variant("Tekh") is None  # too short to guess
+    assert gaz.lookup_variant("Kornidzore").places[0].id == "b"  # type: ignore[union-attr]
+
+
+def test_variant_never_from_a_stop_name_or_a_listed_french_word() -> None:
+    rows = [theatre("a", "Panik", lat="40.1", lon="44.0"), theatre("b", "Susha", lat="39.7", lon="46.7")]
+    gaz = Gazetteer.from_rows(rows, stop=frozenset({"souche"}), variant_stop=frozenset({"panique"}))
+    assert gaz.lookup_variant("Souche") is None
+    assert gaz.lookup_variant("Panique") is None
+    assert [p.id for p in gaz.lookup_variant("Paniq").places] == ["a"]  # type: ignore[union-attr]
+    assert [p.id for p in gaz.lookup_variant("Soucha").places] == ["b"]  # type: ignore[union-attr]
+
+
+def test_variant_far_apart_places_need_one_to_stand_out() -> None:
+    """Two villages of different names 150 km apart that a spelling joins: no guess; when one is
+    named by several spellings of the family and the other by one old name, the first."""
+    far = [
+        theatre("a", "Gizilhajili", lat="40.58", lon="46.86", names="Gizilhajili|Qızılhacılı|Kyzylgadzhily"),
+        theatre("b", "Mets Sepasar", lat="41.05", lon="43.83", names="Mets Sepasar|Gizilhajili"),
+    ]
+    assert [p.id for p in Gazetteer.from_rows(far).lookup_variant("Gyzylhadjily").places] == ["a"]  # type: ignore[union-attr]
+    tie = [far[0], {**far[1], "names": "Mets Sepasar|Gizilhajili|Qızılhacılı|Kyzylgadzhily"}]
+    assert Gazetteer.from_rows(tie).lookup_variant("Gyzylhadjily") is None
+
+
+def test_variant_keeps_a_town_and_its_district_together() -> None:
+    rows = [
+        theatre("town", "Aghdam", lat="39.99", lon="46.93", country="AZ", names="Aghdam|Ağdam"),
+        {**theatre("district", "Aghdam District", lat="39.99", lon="46.93", country="AZ"), "kind": "district",
+         "names": "Aghdam District|Aghdam|Ağdam"},
+    ]  # fmt: skip
+    match = Gazetteer.from_rows(rows).lookup_variant("Akdam")
+    assert match is not None and {p.id for p in match.places} == {"town", "district"}
+    assert "Aghdam" in match.names and match.reason.startswith("skeleton: spelling variant of")
+
+
+def test_no_family_matching_for_cities_abroad() -> None:
+    """A city abroad is left to the world tier, which knows its spellings (Krasnodar was found for
+    "Novorossiïsk" through one odd GeoNames alternate)."""
+    gaz = Gazetteer.from_rows(
+        [{**row("ru", "Krasnodar", lat="45.0", lon="39.0", names="Krasnodar|Novorosyisk"), "country": "RU",
+          "kind": "city"}]
+    )  # fmt: skip
+    assert gaz.lookup("Novorossiïsk") == [] and gaz.lookup_variant("Novorossiïsk") is None
+
+
+def test_istisu_stays_the_kalbajar_village(gazetteer: Gazetteer) -> None:
+    """Jermuk's Azerbaijani name is also a living village of Kalbajar: the name is the village's."""
+    assert {p.id for p in gazetteer.lookup("Istisu")} == {"gn-147969"}
+    assert {p.id for p in gazetteer.lookup("İstisu")} == {"gn-147969"}
+    assert {p.id for p in gazetteer.lookup("Isti-Su")} == {"gn-174884"}  # Jermuk's hyphenated old name
+    assert {p.id for p in gazetteer.lookup("Jermuk")} == {"gn-174884"}
+
+
+@pytest.mark.parametrize(
+    ("name", "place"),
+    [
+        ("Stepanakert", "gn-146970"),
+        ("Shushi", "gn-147105"),
+        ("Berdzor", "gn-147625"),
+        ("Karvachar", "gn-586268"),
+        ("Kovsakan", "gn-146901"),
+        ("Kashunik", "gn-147305"),
+        ("Jrakan", "gn-148141"),
+        ("Varanda", "gn-148106"),
+        ("Akna", "gn-148619"),
+        ("Mijnavan", "gn-147504"),
+        ("Ivanyan", "gn-147774"),
+        ("Askeran", "gn-148450"),
+        ("Martakert", "village-martakert"),
+        ("Basarkeçər", "gn-616108"),
+        ("Qarakilsə", "gn-174763"),
+        ("Gərus", "gn-174895"),
+        ("Qafan", "gn-174875"),
+        ("Mığrı", "gn-174823"),
+        ("Keşişkənd", "gn-174710"),
+        ("Axta", "gn-616629"),
+        ("Hamamlı", "gn-616199"),
+        ("Uluxanlı", "gn-616435"),
+        ("Qəmərli", "gn-174979"),
+    ],
+)
+def test_both_sides_names(gazetteer: Gazetteer, name: str, place: str) -> None:
+    """The Armenian names of Karabakh's places and the Azerbaijani names of Armenia's towns."""
+    assert place in {p.id for p in gazetteer.lookup(name)}
+
+
+def test_stop_names_file_lists_variant_stops(gazetteer: Gazetteer) -> None:
+    """stop_names.txt's ``~word`` lines: French words kept from variants, yet not stop names."""
+    assert {"souche", "panique", "tartare"} <= gazetteer.variant_stop
+    assert not gazetteer.variant_stop & gazetteer.stop

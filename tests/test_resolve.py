@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 
-from geomap.gazetteer import Gazetteer
+from geomap.gazetteer import Gazetteer, name_key
 from geomap.models import Mention, Place, Resolution
 from geomap.resolve import GazetteerTier, Resolver, km_between
 
@@ -195,6 +196,95 @@ def test_later_tier_is_asked_only_when_earlier_ones_have_nothing() -> None:
     )
     out = Resolver([first, second]).resolve(mentions("Goris", "Sisian"))
     assert [(r.place.id if r.place else None, r.source) for r in out] == [("a", "first"), ("c", "second")]
+
+
+# --- spelling variants -----------------------------------------------------------------------
+
+KALBAJAR = place_row(
+    "kalbajar", "Kalbajar", "town", "AZ", 40.10, 46.04, population=8400, names="Kalbajar|Karvachar|Kəlbəcər"
+)
+AZERBAIJAN = place_row("country-az", "Azerbaïdjan", "country", "AZ", 40.3, 47.7)
+
+
+@dataclass
+class NamedTier:
+    """A later tier that knows one place by its own name."""
+
+    place: Place
+    source: str = "geonames"
+
+    def candidates(self, name: str) -> list[Place]:
+        return [self.place] if name_key(name) == name_key(self.place.name) else []
+
+
+def test_a_spelling_variant_resolves_with_its_reason_and_less_confidence() -> None:
+    res = resolver(KALBAJAR, AZERBAIJAN)
+    [exact] = res.resolve(mentions("Karvachar"))
+    [variant] = res.resolve(mentions("Karvatchar"))
+    assert exact.place is not None and variant.place is not None
+    assert variant.place.id == exact.place.id == "kalbajar"
+    assert variant.source == "gazetteer"
+    assert any(r.startswith("skeleton: spelling variant of Karvachar") for r in variant.reasons)
+    assert not any("skeleton" in r for r in exact.reasons)
+    assert variant.confidence < exact.confidence
+
+
+def test_a_variant_does_not_stop_the_chain_and_yields_to_a_name_as_written() -> None:
+    """ "Kurgan" is a Russian city before it is a variant of the Armenian village Gyurgyan."""
+    gyurgyan = place_row("gyurgyan", "Gyurgyan", "village", "AM", 40.5, 44.5, population=600, names="Gurgan")
+    kurgan = Place(
+        id="gn-1", name="Kurgan", kind="city", country="RU", lat=55.4, lon=65.3, population=309_285
+    )
+    gaz = GazetteerTier(Gazetteer.from_rows([gyurgyan]))
+    assert [p.id for p in gaz.candidates("Kurgan")] == ["gyurgyan"]  # a variant for the gazetteer alone
+    out = Resolver([gaz, NamedTier(kurgan)]).resolve(mentions("Kurgan", origin="ner"), cues=frozenset({0}))
+    assert by_text(out) == {"Kurgan": "gn-1"}
+
+
+def test_a_variant_must_be_plausible_like_a_world_name() -> None:
+    """A bare capitalised word taken for a village's variant is kept only in a story of its country."""
+    res = resolver(place_row("panik", "Panik", "village", "AM", 40.1, 44.0, population=2000))
+    word = mentions("Paniq", origin="name")
+    assert res.resolve(word) == []
+    armenia = place_row("country-am", "Arménie", "country", "AM", 40.1, 44.9)
+    named = resolver(place_row("panik", "Panik", "village", "AM", 40.1, 44.0, population=5000), armenia)
+    found = [mentions("Arménie")[0], Mention("d", 10, 15, "Paniq", "name")]
+    assert by_text(named.resolve(found)) == {"Arménie": "country-am", "Paniq": "panik"}
+
+
+WORLD_FALSE_FRIENDS = ["Kurgan", "Gapan", "Kabale", "Kimry", "Fontana", "Sousse", "Navarre"]
+
+
+@pytest.mark.parametrize("name", WORLD_FALSE_FRIENDS)
+def test_world_places_whose_skeleton_is_a_theatre_name(gazetteer: Gazetteer, name: str) -> None:
+    """Real places abroad whose family key is a theatre village's (Kurgan ~ Gyurgyan, Gapan ~
+    Kapan, Kabale ~ Gabala, Kimry ~ Gyumri, Fontana ~ Fantan, Sousse ~ Shusha's "Susa", Navarre ~
+    Navur) stay themselves."""
+    from geomap.world import WorldTier
+
+    res = Resolver([GazetteerTier(gazetteer), WorldTier(stop=gazetteer.stop)])
+    [r] = res.resolve(mentions(name, origin="ner"), cues=frozenset({0}))
+    assert r.place is not None and r.place.country not in ("AM", "AZ"), r
+
+
+@pytest.mark.parametrize(
+    ("context", "name", "expected"),
+    [
+        ("Azerbaïdjan", "Karvatchar", "gn-586268"),
+        ("Arménie", "Djermouck", "gn-174884"),
+        ("Arménie", "Vardenisse", "gn-616108"),
+        ("Azerbaïdjan", "Khodjavende", "gn-146969"),
+        ("Arménie", "Idjevane", "gn-616627"),
+    ],
+)
+def test_variants_in_a_story_of_the_theatre(
+    gazetteer: Gazetteer, context: str, name: str, expected: str
+) -> None:
+    from geomap.world import WorldTier
+
+    res = Resolver([GazetteerTier(gazetteer), WorldTier(stop=gazetteer.stop)])
+    out = res.resolve(mentions(context, name, origin="ner"), cues=frozenset({1}))
+    assert by_text(out)[name] == expected
 
 
 # --- distances -------------------------------------------------------------------------------
