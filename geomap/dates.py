@@ -99,8 +99,8 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
 def article_date(article: Article) -> dt.date | None:
     """The article's date: from its metadata, else from a dateline in its first 400 characters.
 
-    A dateline is a full date that opens a line ("Publié le : 26/09/2023", "- Le 22 novembre 2024")
-    or follows the capitalised place of an agency dispatch ("EREVAN, 13 septembre 2022 (AFP)"); a
+    A dateline is a full date that opens a line ("Publié le : 03/02/2021", "- Le 9 avril 2021")
+    or follows the capitalised place of an agency dispatch ("GORIS, 2 mars 2021 (AFP)"); a
     date inside a sentence of the lead ("les combats du 13 septembre 2022") is an event's, not the
     article's. A metadata date outside the window is ignored (the dateline may still give one)."""
     if published := plausible(article.date):
@@ -117,7 +117,7 @@ def article_date(article: Article) -> dt.date | None:
 
 def _is_dateline(text: str, match: re.Match[str]) -> bool:
     """Whether the date ``match`` found is a dateline: it opens its line, after at most a short label
-    ("Publié le :", "- Le") or an agency dispatch's capitalised place ("KHARKIV (Ukraine),"), and
+    ("Publié le :", "- Le") or an agency dispatch's capitalised place ("SOUMY (Ukraine),"), and
     ends it or is followed by an agency, a dash or a time, not by the rest of a sentence ("Le 13
     septembre 2022, vers une heure du matin, ...")."""
     before = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()

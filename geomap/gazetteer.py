@@ -448,7 +448,7 @@ class Gazetteer:
                 if len(name) < 3 or not any(c.isupper() for c in name):
                     continue
                 if name.split(" ", 1)[0] in ADMIN_DESIGNATORS:
-                    continue  # "district de Kalbajar": the bare name is matched, the designator is a cue
+                    continue  # "district de Zangilan": the bare name is matched, the designator is a cue
                 if not name.isascii() and not _latin(name):
                     continue
                 for variant in _variants(name):

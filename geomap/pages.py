@@ -7,7 +7,7 @@ bytes come from a file or from :mod:`geomap.fetch`.
 
 The publication date is the page's own word, never a guess: JSON-LD ``datePublished``,
 ``<meta property="article:published_time">``, ``<time datetime>`` and the like, a full date in the
-page's URL, or an agency dateline at the head of the text ("EREVAN, 14 sept 2022 (AFP) -"), which
+page's URL, or an agency dateline at the head of the text ("KAPAN, 5 oct. 2021 (AFP) -"), which
 wins over the rest since it is the date the text's "hier" and "mardi" count from (a portal may
 republish a dispatch a day later). htmldate's extensive search, which takes any date found in the
 page's text, is off: it would give the date of an event the article recalls ("les combats du 13
@@ -92,7 +92,7 @@ _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31}
 # A layout table (cells holding paragraphs, headings, blocks): read as blocks, not as rows of data.
 _LAYOUT_BLOCKS = ".//p|.//h1|.//h2|.//h3|.//div|.//table"
 
-# Agency datelines: "EREVAN, 14 sept 2022 (AFP) -", "BAKOU (Azerbaïdjan), 1er octobre 2023 (AFP) —",
+# Agency datelines: "KAPAN, 5 oct. 2021 (AFP) -", "GANDJA (Azerbaïdjan), 1er juin 2021 (AFP) —",
 # "YEREVAN, Sept. 14, 2022 (Reuters) -". The place is written in capitals; an agency follows.
 _MONTHS = {
     "janvier": 1, "janv": 1, "jan": 1, "january": 1,

