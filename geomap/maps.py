@@ -29,9 +29,11 @@ from functools import cache
 from typing import Any
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
 from folium.plugins import FastMarkerCluster, MarkerCluster, TimestampedGeoJson
+from jinja2 import Template
 
+from geomap.export import DATA_SOURCES
 from geomap.gazetteer import data_dir
 from geomap.ingest import http_url
 from geomap.models import Incident, point_feature, point_latlon
@@ -153,6 +155,7 @@ def build_map(
     )
     fmap.default_js, fmap.default_css = LEAFLET_ONLY_JS, LEAFLET_ONLY_CSS
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=True).add_to(fmap)
+    DataAttribution().add_to(fmap)
     _add_basemap(fmap)
     if zones is not None:
         _add_zones(fmap, zones)
@@ -199,6 +202,26 @@ def build_map(
         lats, lons = [i.place.lat for i in framed], [i.place.lon for i in framed]
         fmap.fit_bounds([[min(lats) - 0.3, min(lons) - 0.3], [max(lats) + 0.3, max(lons) + 0.3]])
     return fmap
+
+
+class DataAttribution(MacroElement):
+    """The credit the data's licences ask for (GeoNames: CC BY 4.0; Natural Earth), added to
+    Leaflet's attribution control beside the tiles' own (OpenStreetMap's, while they are shown)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.html }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "DataAttribution"
+        links = ", ".join(
+            f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(name)}</a> ({_e(licence)})'
+            for name, url, licence, _ in DATA_SOURCES
+        )
+        self.html = _script_json(f"Data: {links}")
 
 
 def _feature(name: str, geometry: Any) -> dict[str, Any]:

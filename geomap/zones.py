@@ -343,6 +343,23 @@ def zones_geojson(
     return {"type": "FeatureCollection", "name": "zones", "features": features}
 
 
+#: The layer (file and GeoPackage table) each ``kind`` of zones feature is exported to.
+ZONE_LAYERS = {"border": "border", "zone": "zones", "sector": "sectors"}
+
+
+def split_zones(collection: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The features of :func:`zones_geojson`'s collection by layer ("border", "zones", "sectors"),
+    without their ``kind``: each layer holds one geometry type and the same attributes on every
+    feature, as GIS formats need (the map keeps the one collection)."""
+    layers: dict[str, list[dict[str, Any]]] = {name: [] for name in ZONE_LAYERS.values()}
+    for feature in collection.get("features", []):
+        properties = dict(feature.get("properties") or {})
+        layer = ZONE_LAYERS.get(properties.pop("kind", None))
+        if layer is not None:
+            layers[layer].append({**feature, "properties": properties})
+    return layers
+
+
 class BorderZones:
     """The zones stage: the border, its bands and sectors computed once, then incidents placed in them."""
 

@@ -37,13 +37,14 @@ def _comparable(folder: Path) -> dict[str, bytes]:
     """The outputs of a build, comparable between runs: run figures (timings, reuse) left out."""
     found = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.suffix == ".gpkg":
-            continue
+        if path.name.startswith(".") or path.suffix == ".gpkg" or path.name.endswith(".aux.xml"):
+            continue  # the GeoPackage is time-stamped; .aux.xml: what a GDAL reader may leave beside a file
         data = path.read_bytes()
         if path.name == "summary.json":
             summary = json.loads(data)
             del summary["timings"], summary["run"]
             summary.pop("outputs", None)  # the manifest: sizes and digests, the GeoPackage's time-stamped
+            summary.pop("settings", None)  # how the run was asked for (CLI options or none)
             data = json.dumps(summary, sort_keys=True).encode()
         found[path.name] = data
     return found

@@ -446,7 +446,9 @@ def test_template_syntax_in_articles_stays_text(built_templated: Path, open_map:
     """What the articles and ``--title`` hold is shown as written: the page title, the legend, every
     popup (evidence, the file name of an untitled article, a title, a link)."""
     collection = json.loads((built_templated / "incidents.geojson").read_text(encoding="utf-8"))
-    urls = {s["url"] for f in collection["features"] for s in f["properties"]["sources"] if s["url"]}
+    urls = {
+        s["url"] for f in collection["features"] for s in json.loads(f["properties"]["sources"]) if s["url"]
+    }
     assert urls == {URL}
 
     m = open_map(built_templated / "map.html")

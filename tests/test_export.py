@@ -14,18 +14,44 @@ import pytest
 
 from geomap.errors import GeomapError, OutputError
 from geomap.export import (
+    DEFAULT_FORMATS,
+    FIELD_TYPES,
+    FORMATS,
+    LAYER_SPECS,
+    FormatError,
+    Layer,
     atomic_write,
     csv_cell,
     dumps_geojson,
     feature_collection,
-    frame_of,
+    feature_id,
+    feature_ids,
+    flat_properties,
+    format_files,
     incident_features,
     incidents_csv,
+    incidents_csvt,
     inert,
+    layer_fields,
+    layer_frame,
+    layer_geojson,
+    parse_formats,
     place_features,
+    result_layers,
+    typed,
+    write_formats,
     write_geopackage,
 )
-from geomap.models import Article, Incident, Mention, Place, Resolution, point_feature, point_geometry
+from geomap.models import (
+    Article,
+    Incident,
+    Mention,
+    Place,
+    Resolution,
+    Result,
+    point_feature,
+    point_geometry,
+)
 from geomap.pipeline import Pipeline
 
 CSV_COLUMNS = [
@@ -317,9 +343,10 @@ def test_geojson_and_geopackage_properties_hold_only_http_urls(tmp_path: Path, u
         [{"doc": "xdoc", "title": "xt", "url": None}],
         [{"doc": "ydoc", "title": "yt", "url": "https://example.org/ok"}],
     ]
-    text = dumps_geojson(collection)
+    layer = Layer(LAYER_SPECS["incidents"], tuple(collection["features"]))
+    text = dumps_geojson(layer_geojson(layer))
     assert url.strip().split(":")[0].lower() not in text.lower()
-    write_geopackage(tmp_path / "g.gpkg", {"incidents": frame_of(collection)})
+    write_geopackage(tmp_path / "g.gpkg", [layer])
     frame = pyogrio.read_dataframe(tmp_path / "g.gpkg", layer="incidents")
     assert [json.loads(s)[0]["url"] for s in frame["sources"]] == [None, "https://example.org/ok"]
 
@@ -327,3 +354,204 @@ def test_geojson_and_geopackage_properties_hold_only_http_urls(tmp_path: Path, u
 def test_inert_clears_non_http_urls_at_any_depth() -> None:
     value = {"url": "javascript:x", "a": [{"url": "data:x"}, {"b": {"url": "https://ok.example/"}}], "n": -1}
     assert inert(value) == {"url": None, "a": [{"url": None}, {"b": {"url": "https://ok.example/"}}], "n": -1}
+
+
+# --- typed layers: one rule for every format ------------------------------------------------------
+
+
+def incident(ident: str, place: Place = KIRANTS, **fields: object) -> Incident:
+    base = {
+        "doc": "d",
+        "event_type": "Battles",
+        "sub_event_type": "Armed clash",
+        "mention": place.name,
+        "geo_precision": 1,
+        "evidence": "Des tirs.",
+    }
+    return Incident(id=ident, place=place, **{**base, **fields})  # type: ignore[arg-type]
+
+
+def incidents_layer(*incidents: Incident) -> Layer:
+    return Layer(LAYER_SPECS["incidents"], tuple(incident_features(incidents)))
+
+
+def test_every_declared_field_has_one_of_the_five_types() -> None:
+    assert set(FIELD_TYPES.values()) == {"str", "int", "float", "date", "json"}
+    for spec in LAYER_SPECS.values():
+        assert set(spec.fields) <= set(FIELD_TYPES), spec.name
+    assert {
+        FIELD_TYPES[n] for n in ("fatalities", "injured", "geonames_id", "population", "time_precision")
+    } == {"int"}
+    assert (FIELD_TYPES["date"], FIELD_TYPES["confidence"], FIELD_TYPES["actors"]) == (
+        "date",
+        "float",
+        "json",
+    )
+
+
+def test_typed_values_follow_the_one_rule() -> None:
+    assert typed(None, "int") is None and typed(None, "json") is None
+    assert typed(2.0, "int") == 2 and isinstance(typed(1, "float"), float)
+    assert typed("2023-09-13", "date") == dt.date(2023, 9, 13)
+    assert typed(["a", "é"], "json") == '["a", "é"]' and typed({"u": None}, "json") == '{"u": null}'
+    fields = {"date": "date", "n": "int", "x": "float", "l": "json", "s": "str"}
+    flat = flat_properties({"date": "2023-09-13", "n": 3, "x": 1, "l": ["a"]}, fields)
+    assert flat == {"date": "2023-09-13", "n": 3, "x": 1.0, "l": '["a"]', "s": None}
+    assert json.dumps(flat["x"]) == "1.0"  # a float keeps its decimal point: GDAL reads a Real
+
+
+def test_a_field_no_table_declares_takes_the_type_of_its_values() -> None:
+    features = (
+        point_feature(40, 45, {"id": "a", "score": 1, "ratio": 0.5, "tags": ["x"], "note": None}),
+        point_feature(40, 45, {"id": "b", "score": None, "ratio": 2, "tags": [], "note": "n"}),
+    )
+    fields = layer_fields(Layer(LAYER_SPECS["incidents"], features))
+    assert list(fields)[: len(LAYER_SPECS["incidents"].fields)] == list(LAYER_SPECS["incidents"].fields)
+    assert {k: fields[k] for k in ("score", "ratio", "tags", "note")} == {
+        "score": "int",
+        "ratio": "float",
+        "tags": "json",
+        "note": "str",
+    }
+
+
+def test_feature_ids_are_stable_unique_and_read_from_the_incident_id() -> None:
+    assert feature_id("99eda853dbc7") == 0x99EDA853DBC7
+    assert feature_id("gn-147625") == feature_id("gn-147625") < 2**48
+    layer = incidents_layer(incident("99eda853dbc7"), incident("99eda853dbc7"), incident("other"))
+    fids = feature_ids(layer)
+    assert fids[:2] == [0x99EDA853DBC7, 0x99EDA853DBC7 + 1] and len(set(fids)) == 3
+    border = Layer(LAYER_SPECS["border"], (point_feature(40, 45, {}),))
+    assert feature_ids(border) == [1]
+
+
+def test_layer_geojson_holds_one_geometry_type_and_flat_typed_properties() -> None:
+    square = {"type": "Polygon", "coordinates": [[[45, 40], [46, 40], [46, 41], [45, 40]]]}
+    multi = {"type": "MultiPolygon", "coordinates": [square["coordinates"]]}
+    features = (
+        {
+            "type": "Feature",
+            "geometry": square,
+            "properties": {"label": "0–5 km", "inner_km": 0, "width_km": 5},
+        },
+        {
+            "type": "Feature",
+            "geometry": multi,
+            "properties": {"label": "5–10 km", "inner_km": 5, "width_km": 10},
+        },
+    )
+    collection = layer_geojson(Layer(LAYER_SPECS["zones"], features))
+    assert [f["geometry"] for f in collection["features"]] == [multi, multi]
+    assert collection["features"][0]["properties"] == {"label": "0–5 km", "inner_km": 0.0, "width_km": 5.0}
+    found = incidents_layer(
+        incident("abc", date=dt.date(2023, 9, 13), fatalities=2, actors=("A", "B"), confidence=1.0)
+    )
+    (props,) = (f["properties"] for f in layer_geojson(found)["features"])
+    assert list(props) == list(LAYER_SPECS["incidents"].fields)
+    assert (props["date"], props["fatalities"], props["injured"]) == ("2023-09-13", 2, None)
+    assert props["actors"] == '["A", "B"]' and json.loads(props["sources"]) == []
+    assert props["confidence"] == 1.0 and isinstance(props["confidence"], float)
+
+
+def test_layer_frame_has_nullable_typed_columns_indexed_by_fid() -> None:
+    frame = layer_frame(incidents_layer(incident("0000000000aa", fatalities=2), incident("0000000000bb")))
+    assert frame.index.tolist() == [0xAA, 0xBB] and frame.index.name == "fid"
+    assert str(frame["fatalities"].dtype) == "Int32" and frame["fatalities"].isna().tolist() == [False, True]
+    assert str(frame["confidence"].dtype) == "Float64" and frame.crs.to_epsg() == 4326
+
+
+def test_geopackage_layers_are_typed_and_empty_layers_keep_their_fields(tmp_path: Path) -> None:
+    path = tmp_path / "g.gpkg"
+    layers = [
+        incidents_layer(incident("0000000000aa", date=dt.date(2023, 9, 13), fatalities=2, injured=0)),
+        Layer(LAYER_SPECS["places"], ()),
+    ]
+    write_geopackage(path, layers, metadata={"ATTRIBUTION": "GeoNames"})
+    info = pyogrio.read_info(path, layer="incidents")
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert info["fid_column"] == "fid" and info["geometry_type"] == "Point"
+    assert (types["date"], types["fatalities"], types["confidence"]) == ("OFTDate", "OFTInteger", "OFTReal")
+    assert info["layer_metadata"]["IDENTIFIER"] == "Incidents"
+    assert "CC BY 4.0" in info["layer_metadata"]["DESCRIPTION"]
+    assert info["dataset_metadata"] == {"ATTRIBUTION": "GeoNames"}
+    frame = pyogrio.read_dataframe(path, layer="incidents", fid_as_index=True)
+    assert frame.index.tolist() == [0xAA] and (frame["fatalities"][0xAA], frame["injured"][0xAA]) == (2, 0)
+    places = pyogrio.read_info(path, layer="places")
+    assert places["features"] == 0 and list(places["fields"]) == list(LAYER_SPECS["places"].fields)
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["incidents", "places"]  # no styles asked
+
+
+def test_parse_formats_names_the_known_ones() -> None:
+    assert parse_formats("csv, GPKG,geojson") == ("gpkg", "geojson", "csv")
+    assert parse_formats("all") == tuple(FORMATS)
+    assert DEFAULT_FORMATS == ("gpkg", "geojson", "csv", "acled")
+    with pytest.raises(FormatError, match=r"'shp'.*choose among gpkg, geojson"):
+        parse_formats("gpkg,shp")
+    with pytest.raises(FormatError):
+        parse_formats(" , ")
+    assert issubclass(FormatError, GeomapError) and issubclass(FormatError, ValueError)
+
+
+def test_format_files_lists_what_each_format_writes() -> None:
+    assert format_files(["csv"]) == ["incidents.csv", "incidents.csvt"]
+    assert format_files(["fgb"], ["incidents"]) == ["incidents.fgb", "incidents.qml"]
+    everything = format_files(FORMATS)
+    assert len(everything) == len(set(everything)) and {"geomap.gpkg", "geomap.kml"} <= set(everything)
+
+
+def test_write_formats_writes_each_chosen_format_and_reads_back(tmp_path: Path) -> None:
+    layers = [
+        incidents_layer(incident("0000000000aa", date=dt.date(2023, 9, 13), fatalities=2)),
+        Layer(LAYER_SPECS["places"], tuple(place_features([resolution("d", "Kut", KUT)]))),
+    ]
+    chosen = ("gpkg", "geojson", "csv", "fgb", "kml")
+    written = write_formats(tmp_path, layers, formats=chosen, incidents=[incident("0000000000aa")])
+    assert sorted(written) == sorted(format_files(chosen, ["incidents", "places"]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written)
+    for name in ("geomap.gpkg", "incidents.fgb", "incidents.geojson"):
+        frame = pyogrio.read_dataframe(tmp_path / name, layer="incidents")
+        assert frame["fatalities"].tolist() == [2] and frame.crs.to_epsg() == 4326, name
+    kml = dict(pyogrio.list_layers(tmp_path / "geomap.kml"))
+    assert set(kml) == {"incidents", "places"}
+    header = (tmp_path / "incidents.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    types = (tmp_path / "incidents.csvt").read_text(encoding="utf-8").strip().split(",")
+    assert len(types) == len(header) and dict(zip(header, types, strict=True))["date"] == '"Date"'
+    assert incidents_csvt().count('"Coord') == 2
+
+
+def test_geoparquet_is_skipped_with_a_clear_message_without_pyarrow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("geomap.export.parquet_available", lambda: False)
+    written = write_formats(tmp_path, [incidents_layer(incident("a"))], formats=["parquet"])
+    assert written == [] and not list(tmp_path.iterdir())  # nor its style, with no layer file
+    assert "GeoParquet skipped: pyarrow is not installed (pip install 'geomap[parquet]')" in caplog.text
+
+
+def test_geoparquet_columns_are_typed(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    written = write_formats(
+        tmp_path, [incidents_layer(incident("0000000000aa", fatalities=1))], formats=["parquet"]
+    )
+    assert written == ["incidents.parquet", "incidents.qml"]
+    schema = pq.read_schema(tmp_path / "incidents.parquet")
+    assert str(schema.field("fatalities").type) == "int32" and str(schema.field("date").type) == "date32[day]"
+    assert b"geo" in schema.metadata
+
+
+def test_result_layers_split_the_zones_by_geometry() -> None:
+    line = {"type": "LineString", "coordinates": [[45, 40], [46, 41]]}
+    square = {"type": "Polygon", "coordinates": [[[45, 40], [46, 40], [46, 41], [45, 40]]]}
+    zones = feature_collection(
+        [
+            {"type": "Feature", "geometry": line, "properties": {"kind": "border", "length_km": 1.0}},
+            {"type": "Feature", "geometry": square, "properties": {"kind": "zone", "label": "0–5 km"}},
+            {"type": "Feature", "geometry": square, "properties": {"kind": "sector", "name": "A–B"}},
+        ],
+        "zones",
+    )
+    layers = {layer.name: layer for layer in result_layers(Result(zones=zones))}
+    assert list(layers) == ["incidents", "places", "border", "zones", "sectors"]
+    assert [len(layer.features) for layer in layers.values()] == [0, 0, 1, 1, 1]
+    assert "kind" not in layers["sectors"].features[0]["properties"]
+    assert [layer.name for layer in result_layers(Result())] == ["incidents", "places"]

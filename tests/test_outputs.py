@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import pickle
+import re
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pyogrio
 import pytest
 from click.testing import CliRunner
 
+from geomap import __version__
 from geomap.cli import cli
+from geomap.export import FIELD_TYPES, LAYER_SPECS
+from geomap.maps import COLOURS
 from geomap.outputs import recover, write_outputs
 
 ARTICLE = """---
@@ -43,12 +53,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_geopackage_has_every_layer_and_each_reads_back(built: Path) -> None:
     layers = dict(pyogrio.list_layers(built / "geomap.gpkg"))
-    assert set(layers) == {"incidents", "places", "zones", "sectors", "border"}
+    assert layers == {
+        "incidents": "Point",
+        "places": "Point",
+        "border": "MultiLineString",
+        "zones": "MultiPolygon",
+        "sectors": "MultiPolygon",
+        "layer_styles": None,  # QGIS's styles table
+    }
     incidents = json.loads((built / "incidents.geojson").read_text(encoding="utf-8"))["features"]
-    frame = pyogrio.read_dataframe(built / "geomap.gpkg", layer="incidents")
+    frame = pyogrio.read_dataframe(built / "geomap.gpkg", layer="incidents", fid_as_index=True)
     assert len(frame) == len(incidents) > 0
+    assert [int(i, 16) for i in frame["id"]] == frame.index.tolist()  # the fid is the incident's id
     assert len(pyogrio.read_dataframe(built / "geomap.gpkg", layer="sectors")) > 10
-    assert layers["border"] == "MultiLineString"
 
 
 def test_incidents_at_border_villages_get_a_distance_a_zone_and_a_sector(built: Path) -> None:
@@ -61,16 +78,18 @@ def test_incidents_at_border_villages_get_a_distance_a_zone_and_a_sector(built: 
     assert "Yerevan" not in by_place  # a capital that only speaks
 
 
-def test_zones_geojson_counts_incidents_per_sector(built: Path) -> None:
-    zones = json.loads((built / "zones.geojson").read_text(encoding="utf-8"))
-    assert zones["type"] == "FeatureCollection"
-    kinds = {f["properties"]["kind"] for f in zones["features"]}
-    assert kinds == {"border", "zone", "sector"}
-    counted = sum(
-        f["properties"]["incidents"] for f in zones["features"] if f["properties"]["kind"] == "sector"
-    )
+def test_border_zones_and_sectors_have_a_file_each_with_one_geometry_type(built: Path) -> None:
+    expected = {"border": "MultiLineString", "zones": "MultiPolygon", "sectors": "MultiPolygon"}
+    for name, geometry_type in expected.items():
+        collection = json.loads((built / f"{name}.geojson").read_text(encoding="utf-8"))
+        assert collection["type"] == "FeatureCollection" and collection["name"] == name
+        assert {f["geometry"]["type"] for f in collection["features"]} == {geometry_type}
+        assert len({tuple(f["properties"]) for f in collection["features"]}) == 1  # same attributes
+    sectors = json.loads((built / "sectors.geojson").read_text(encoding="utf-8"))["features"]
+    counted = sum(f["properties"]["incidents"] for f in sectors)
     incidents = json.loads((built / "incidents.geojson").read_text(encoding="utf-8"))["features"]
     assert counted == sum(1 for f in incidents if f["properties"]["sector"])
+    assert all(json.loads(f["properties"]["units"])[0].startswith("am-") for f in sectors)  # JSON text
 
 
 def test_png_is_a_real_picture(built: Path) -> None:
@@ -127,8 +146,8 @@ def kill_on(module, name):
     setattr(module, name, counted)
 
 if where == "gpkg":  # inside the GeoPackage writer, between two of its layers
-    import pyogrio
-    kill_on(pyogrio, "write_dataframe")
+    import pyogrio.raw
+    kill_on(pyogrio.raw, "write")
 else:  # among the renames that swap the staged files in
     kill_on(outputs.os, "replace")
 outputs.write_outputs(result, outputs.Path(sys.argv[2]))
@@ -182,12 +201,12 @@ def test_a_run_killed_inside_the_geopackage_leaves_the_previous_outputs_whole(
 def test_a_run_killed_while_swapping_is_finished_by_the_next(two_runs, tmp_path: Path) -> None:
     first, second = two_runs
     out = tmp_path / "out"
-    write_outputs(first, out)
-    old_incidents = (out / "incidents.geojson").read_bytes()
-    _killed_while_writing(second, out, "swap", 9 + 2, tmp_path)  # 8 staged files and the marker, 2 renames
+    staged = len(write_outputs(first, out))  # each staged by a rename, as the marker is
+    old_map = (out / "map.html").read_bytes()
+    _killed_while_writing(second, out, "swap", staged + 1 + 2, tmp_path)  # then 2 renames into OUT
     assert (out / ".geomap-staging" / "COMPLETE").exists()
-    # Killed halfway: new incidents beside the old summary, until the next run finishes the swap.
-    assert (out / "incidents.geojson").read_bytes() != old_incidents
+    # Killed halfway: a new map beside the old summary, until the next run finishes the swap.
+    assert (out / "map.html").read_bytes() != old_map
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["articles"] == 1
     recover(out)
     manifest = _manifest_holds(out)
@@ -254,3 +273,305 @@ def test_articles_jsonl_keeps_the_text_offsets_refer_to(built: Path) -> None:
     text = articles[0]["text"]
     for incident in json.loads((built / "incidents.geojson").read_text(encoding="utf-8"))["features"]:
         assert incident["properties"]["mention"] in text
+
+
+# --- typed, styled and described layers, read back by GDAL's own tools ---------------------------
+
+ALL_FORMATS = ("gpkg", "geojson", "csv", "fgb", "parquet", "kml")
+SETTINGS = {"zone_km": [5.0, 10.0, 20.0], "world": True, "geocoder": "offline"}
+# What ogrinfo calls each field type; FlatGeobuf has no date type (GDAL writes a DateTime there).
+OGR_TYPES = {"str": "String", "int": "Integer", "float": "Real", "date": "Date", "json": "String"}
+# The geometry type ogrinfo gives each layer once converted: a shapefile has no Multi types of its own.
+SHAPEFILE_TYPES = {"Point": "Point", "MultiLineString": "Line String", "MultiPolygon": "Polygon"}
+OGRINFO_TYPES = {"Point": "Point", "MultiLineString": "Multi Line String", "MultiPolygon": "Multi Polygon"}
+# Debian's python3-gdal ships GDAL's GeoPackage validator there; GDAL_VALIDATE_GPKG may name another.
+VALIDATE_GPKG = [
+    Path(os.environ.get("GDAL_VALIDATE_GPKG", "/nonexistent")),
+    Path("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"),
+    Path("/usr/share/doc/python3-gdal/examples/validate_gpkg.py"),
+]
+needs_ogrinfo = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's tools (gdal-bin) absent")
+
+
+@pytest.fixture(scope="module")
+def every_format(pipeline, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run over two articles (one with fatalities) written in every format."""
+    root = tmp_path_factory.mktemp("formats")
+    (root / "a.md").write_text(ARTICLE, encoding="utf-8")
+    (root / "b.txt").write_text(
+        "Des drones ont frappé le village de Sotk le 13 septembre 2022 ; trois civils ont été tués.",
+        encoding="utf-8",
+    )
+    result = pipeline.run([root / "a.md", root / "b.txt"])
+    write_outputs(result, root / "out", formats=ALL_FORMATS, settings=SETTINGS)
+    return root / "out"
+
+
+def ogrinfo(path: Path) -> tuple[dict[str, dict[str, Any]], str]:
+    """``ogrinfo -al -so path`` parsed: each layer's geometry, feature count and field types; stderr."""
+    done = subprocess.run(["ogrinfo", "-al", "-so", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    layers: dict[str, dict[str, Any]] = {}
+    layer: dict[str, Any] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("Layer name: "):
+            layer = layers.setdefault(line.removeprefix("Layer name: "), {"fields": {}})
+        elif line.startswith("Geometry: "):
+            layer["geometry"] = line.removeprefix("Geometry: ")
+        elif line.startswith("Feature Count: "):
+            layer["count"] = int(line.removeprefix("Feature Count: "))
+        elif match := re.match(r"^(\w+): (\w+)(?:\(\w+\))? \(\d+\.\d+\)$", line):
+            layer["fields"][match[1]] = match[2]
+    return layers, done.stdout + done.stderr
+
+
+def expected_types(layer: str, *, date: str = "Date") -> dict[str, str]:
+    spec = LAYER_SPECS[layer]
+    return {
+        name: date if FIELD_TYPES[name] == "date" else OGR_TYPES[FIELD_TYPES[name]] for name in spec.fields
+    }
+
+
+@needs_ogrinfo
+def test_ogrinfo_reads_every_layer_typed_and_without_a_warning(every_format: Path) -> None:
+    layers, output = ogrinfo(every_format / "geomap.gpkg")
+    assert "Warning" not in output and "ERROR" not in output, output
+    for name, spec in LAYER_SPECS.items():
+        assert layers[name]["fields"] == expected_types(name), name
+        assert layers[name]["geometry"] == OGRINFO_TYPES[spec.geometry_type]
+        geojson, output = ogrinfo(every_format / f"{name}.geojson")
+        assert "Warning" not in output and "ERROR" not in output, output
+        if geojson[name]["count"]:  # GDAL guesses a GeoJSON field's type from its values: none, String
+            typed = {k: v for k, v in geojson[name]["fields"].items() if v != "String"}
+            assert typed.items() <= expected_types(name).items(), name
+        fgb, output = ogrinfo(every_format / f"{name}.fgb")
+        assert "Warning" not in output, output
+        assert fgb[name]["fields"] == expected_types(name, date="DateTime")
+        assert fgb[name]["geometry"] == OGRINFO_TYPES[spec.geometry_type]
+    incidents = ogrinfo(every_format / "geomap.gpkg")[0]["incidents"]
+    assert incidents["count"] > 0
+    assert {"date": "Date", "fatalities": "Integer", "confidence": "Real"}.items() <= incidents[
+        "fields"
+    ].items()
+    csv_layers, output = ogrinfo(every_format / "incidents.csv")  # typed by incidents.csvt
+    assert "Warning" not in output, output
+    assert csv_layers["incidents"]["geometry"] == "Point"
+    assert csv_layers["incidents"]["fields"] == {
+        **expected_types("incidents"),
+        "latitude": "Real",
+        "longitude": "Real",
+    }
+    kml, output = ogrinfo(every_format / "geomap.kml")
+    assert set(LAYER_SPECS) <= set(kml) and "Warning" not in output, output
+
+
+def test_geopackage_fields_nulls_and_fids_read_back(every_format: Path) -> None:
+    info = pyogrio.read_info(every_format / "geomap.gpkg", layer="incidents")
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert types["date"] == "OFTDate" and types["fatalities"] == "OFTInteger"
+    assert types["geo_precision"] == "OFTInteger" and types["confidence"] == "OFTReal"
+    frame = pyogrio.read_dataframe(every_format / "geomap.gpkg", layer="incidents", fid_as_index=True)
+    assert frame["fatalities"].isna().any() and frame["fatalities"].max() == 3  # null when not reported
+    geojson = json.loads((every_format / "incidents.geojson").read_text(encoding="utf-8"))["features"]
+    by_id = {f["properties"]["id"]: f["properties"] for f in geojson}
+    for fid, row in frame.iterrows():
+        assert fid == int(row["id"], 16)
+        assert json.loads(row["sources"]) == json.loads(by_id[row["id"]]["sources"])
+    info = pyogrio.read_info(every_format / "geomap.gpkg", layer="places")
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert types["geonames_id"] == types["population"] == types["mentions"] == "OFTInteger"
+    places = pyogrio.read_dataframe(every_format / "geomap.gpkg", layer="places", fid_as_index=True)
+    assert places.index.is_unique and places["geonames_id"].notna().any()
+
+
+def _validator() -> Path | None:
+    return next((path for path in VALIDATE_GPKG if path.is_file()), None)
+
+
+@pytest.mark.skipif(_validator() is None, reason="GDAL's validate_gpkg.py absent (Debian: python3-gdal)")
+def test_geopackage_passes_gdals_validator_and_is_version_1_2(every_format: Path) -> None:
+    validator = _validator()
+    assert validator is not None
+    python = "/usr/bin/python3" if str(validator).startswith("/usr/") else sys.executable  # with osgeo
+    done = subprocess.run(
+        [python, str(validator), str(every_format / "geomap.gpkg")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), (
+        done.stdout + done.stderr
+    )
+    with contextlib.closing(sqlite3.connect(every_format / "geomap.gpkg")) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (0x47504B47,)  # "GPKG"
+        assert db.execute("PRAGMA user_version").fetchone() == (10200,)
+
+
+def test_geopackage_carries_descriptions_attribution_and_default_styles(every_format: Path) -> None:
+    with contextlib.closing(sqlite3.connect(every_format / "geomap.gpkg")) as db:
+        contents = dict(db.execute("SELECT table_name, description FROM gpkg_contents"))
+        columns = [row[1] for row in db.execute("PRAGMA table_info(layer_styles)")]
+        styles = db.execute(
+            "SELECT f_table_name, f_geometry_column, styleQML, styleSLD, useAsDefault FROM layer_styles"
+        ).fetchall()
+        metadata = " ".join(row[0] for row in db.execute("SELECT metadata FROM gpkg_metadata"))
+    for name in LAYER_SPECS:
+        assert (
+            "GeoNames" in contents[name]
+            and "CC BY 4.0" in contents[name]
+            and "Natural Earth" in contents[name]
+        )
+    assert columns == [
+        "id",
+        "f_table_catalog",
+        "f_table_schema",
+        "f_table_name",
+        "f_geometry_column",
+        "styleName",
+        "styleQML",
+        "styleSLD",
+        "useAsDefault",
+        "description",
+        "owner",
+        "ui",
+        "update_time",
+    ]
+    assert sorted(row[0] for row in styles) == sorted(LAYER_SPECS)
+    for name, column, qml, sld, default in styles:
+        assert column == "geom" and default == 1
+        assert ET.fromstring(qml).tag == "qgis" and sld.startswith("<?xml")
+        assert qml == (every_format / f"{name}.qml").read_text(encoding="utf-8")
+    assert "GeoNames" in metadata and f"geomap {__version__}" in metadata
+
+
+def test_qml_files_are_qgis_styles_coloured_by_event_type_and_sized_by_fatalities(every_format: Path) -> None:
+    renderers = {}
+    for name in LAYER_SPECS:
+        text = (every_format / f"{name}.qml").read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE qgis")
+        root = ET.fromstring(text)
+        assert root.tag == "qgis" and root.get("version", "").startswith("3.")
+        renderers[name] = root.find("renderer-v2")
+    incidents = renderers["incidents"]
+    assert incidents.get("type") == "categorizedSymbol" and incidents.get("attr") == "sub_event_type"
+    categories = {c.get("value"): c.get("symbol") for c in incidents.iter("category")}
+    assert set(categories) == {*COLOURS, ""}  # "": every other value
+    for value, colour in COLOURS.items():
+        symbol = incidents.find(f"symbols/symbol[@name='{categories[value]}']")
+        colour_option = symbol.find("layer/Option/Option[@name='color']").get("value")
+        assert colour_option.split(",")[:3] == [str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)]
+        size = symbol.find(
+            "layer/data_defined_properties/Option/Option[@name='properties']/Option[@name='size']"
+        )
+        assert '"fatalities"' in size.find("Option[@name='expression']").get("value")
+    assert renderers["zones"].get("type") == "categorizedSymbol" and renderers["zones"].get("attr") == "label"
+    assert {renderers[n].get("type") for n in ("places", "border", "sectors")} == {"singleSymbol"}
+    assert renderers["border"].find("symbols/symbol").get("type") == "line"
+    assert renderers["sectors"].find("symbols/symbol").get("type") == "fill"
+
+
+QGIS_CHECK = """
+import json, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+found = {}
+for uri in sys.argv[1:]:
+    layer = QgsVectorLayer(uri, "layer", "ogr")
+    if not uri.endswith(".gpkg") and "|" not in uri:
+        layer.loadDefaultStyle()  # the .qml beside the file, as QGIS does when the file is added
+    renderer = layer.renderer()
+    found[uri] = [layer.isValid(), layer.featureCount(), renderer.type(), renderer.dump()[:200]]
+print(json.dumps(found))
+"""
+
+
+def _qgis_python() -> str | None:
+    python = shutil.which("python3", path="/usr/bin")
+    if python is None:
+        return None
+    done = subprocess.run([python, "-c", "import qgis.core"], capture_output=True, timeout=60)
+    return python if done.returncode == 0 else None
+
+
+def test_qgis_opens_the_layers_styled(every_format: Path) -> None:
+    python = _qgis_python()
+    if python is None:
+        pytest.skip("QGIS's Python bindings (Debian: python3-qgis) absent")
+    uris = [f"{every_format / 'geomap.gpkg'}|layername={name}" for name in LAYER_SPECS]
+    uris += [str(every_format / f"{name}.geojson") for name in LAYER_SPECS]
+    done = subprocess.run(
+        [python, "-c", QGIS_CHECK, *uris],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in LAYER_SPECS:
+        for uri in (
+            f"{every_format / 'geomap.gpkg'}|layername={name}",
+            str(every_format / f"{name}.geojson"),
+        ):
+            valid, count, renderer, dump = found[uri]
+            assert valid and count >= 1, uri
+            expected = "categorizedSymbol" if name in ("incidents", "zones") else "singleSymbol"
+            assert renderer == expected, (uri, dump)
+
+
+@pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="GDAL's tools (gdal-bin) absent")
+def test_ogr2ogr_converts_every_geojson_keeping_its_geometry_type(every_format: Path, tmp_path: Path) -> None:
+    for name, spec in LAYER_SPECS.items():
+        source = every_format / f"{name}.geojson"
+        count = len(json.loads(source.read_text(encoding="utf-8"))["features"])
+        for driver, suffix, geometry in (
+            ("ESRI Shapefile", ".shp", SHAPEFILE_TYPES[spec.geometry_type]),
+            ("FlatGeobuf", ".fgb", OGRINFO_TYPES[spec.geometry_type]),
+        ):
+            target = tmp_path / f"{name}{suffix}"
+            done = subprocess.run(
+                ["ogr2ogr", "-f", driver, "-lco", "ENCODING=UTF-8", str(target), str(source)]
+                if driver == "ESRI Shapefile"
+                else ["ogr2ogr", "-f", driver, str(target), str(source)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0 and "ERROR" not in done.stderr, (name, driver, done.stderr)
+            layers, _ = ogrinfo(target)
+            (converted,) = layers.values()
+            assert (converted["geometry"], converted["count"]) == (geometry, count), (name, driver)
+
+
+def test_geoparquet_is_typed_or_skipped_with_a_message(every_format: Path) -> None:
+    if importlib.util.find_spec("pyarrow") is None:
+        assert not list(every_format.glob("*.parquet"))
+        return
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(every_format / "incidents.parquet")
+    types = {field.name: str(field.type) for field in table.schema}
+    assert types["date"] == "date32[day]" and types["fatalities"] == "int32" and types["fid"] == "int64"
+    geo = json.loads(table.schema.metadata[b"geo"])
+    assert geo["columns"]["geometry"]["geometry_types"] == ["Point"]
+
+
+def test_summary_names_geomap_its_inputs_and_settings(every_format: Path, built: Path) -> None:
+    summary = json.loads((every_format / "summary.json").read_text(encoding="utf-8"))
+    assert summary["geomap"] == {"version": __version__}
+    assert summary["settings"] == SETTINGS
+    assert summary["inputs"]["articles"] == 2 and re.fullmatch(r"[0-9a-f]{64}", summary["inputs"]["sha256"])
+    assert "GeoNames" in summary["attribution"]
+    one = json.loads((built / "summary.json").read_text(encoding="utf-8"))["inputs"]
+    assert one["articles"] == 1 and one["sha256"] != summary["inputs"]["sha256"]
+    files = {p.name for p in every_format.iterdir() if p.name[0] != "." and not p.name.endswith(".aux.xml")}
+    assert set(summary["outputs"]) == files - {"summary.json"}  # (.aux.xml: GDAL's notes of a reader)
+
+
+def test_map_credits_the_data_it_shows(built: Path) -> None:
+    html = (built / "map.html").read_text(encoding="utf-8")
+    (line,) = [line for line in html.splitlines() if "attributionControl.addAttribution(" in line]
+    for credit in ("GeoNames", "CC BY 4.0", "Natural Earth", "https://www.geonames.org/"):
+        assert credit in line
+    assert "openstreetmap.org/copyright" in html  # the tiles' own attribution, while they are shown

@@ -11,6 +11,7 @@ when the PostgreSQL binaries are absent; a missing PostGIS fails them, as CI mus
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -626,3 +627,24 @@ def test_psql_query(server: Server, schema: str, zoned) -> None:
     lines = shown.strip().splitlines()
     assert lines[0].split("|")[0].strip() == "sub_event_type" and lines[-1] == "(3 rows)"
     assert "Shelling/artillery/missile attack |         3 |" in shown and "POINT(" in shown
+
+
+def test_geomap_build_writes_the_database_before_the_files(server: Server, db: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from geomap.cli import cli
+
+    article = tmp_path / "tirs.txt"
+    article.write_text("Des obus ont visé le village de Sotk mardi ; deux soldats ont été blessés.", "utf-8")
+    out = tmp_path / "carte"
+    url = server.tcp_url(PASSWORD)
+    done = CliRunner().invoke(
+        cli, ["build", str(article), "--out", str(out), "--offline", "--db", url, "--db-schema", "cli_run"]
+    )
+    assert done.exit_code == 0, done.output
+    rows = db.execute("SELECT run, place FROM cli_run.geomap_incidents").fetchall()
+    assert rows and {run for run, _ in rows} == {"carte"}  # the run key defaults to OUT's name
+    written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert written["database"]["tables"]["cli_run.geomap_incidents"]["inserted"] == len(rows)
+    assert PASSWORD not in (out / "summary.json").read_text(encoding="utf-8")
+    assert PASSWORD not in done.output

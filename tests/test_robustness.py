@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,14 @@ from geomap.ingest import iter_articles
 from geomap.store import STORE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ("incidents", "places", "border", "zones", "sectors")
 OUTPUTS = (
     "map.html",
-    "incidents.geojson",
-    "places.geojson",
-    "zones.geojson",
+    *(f"{layer}.geojson" for layer in LAYERS),
+    *(f"{layer}.qml" for layer in LAYERS),
     "incidents.csv",
+    "incidents_acled.csv",
+    "incidents.csvt",
     "geomap.gpkg",
     "articles.jsonl",
     "summary.json",
@@ -120,9 +123,11 @@ def check_feature_collection(data: Any) -> list[dict]:
 def check_geopackage(path: Path) -> dict[str, int]:
     """Every layer of the GeoPackage read back in WGS84 with in-range bounds; rows per layer."""
     layers = dict(pyogrio.list_layers(path))
-    assert layers
+    assert set(LAYERS) <= set(layers) <= {*LAYERS, "layer_styles"}
     counts = {}
-    for name in layers:
+    for name, geometry_type in layers.items():
+        if geometry_type is None:  # QGIS's layer_styles: a table without geometry
+            continue
         frame = pyogrio.read_dataframe(path, layer=name)
         assert frame.crs is not None and frame.crs.to_epsg() == 4326
         if len(frame):
@@ -156,6 +161,14 @@ def check_output(path: Path, scratch: Path) -> None:
         assert {"articles", "incidents", "problems", "encodings", "timings"} <= set(summary)
     elif name == "incidents.csv":
         check_csv(text)
+    elif name == "incidents_acled.csv":
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+        assert rows[0][:2] == ["event_id_cnty", "event_date"]
+        assert all(len(row) == len(rows[0]) for row in rows[1:])
+    elif name == "incidents.csvt":
+        assert len(next(csv.reader(io.StringIO(text)))) == len(INCIDENT_CSV_COLUMNS)
+    elif name.endswith(".qml"):
+        assert ET.fromstring(text).tag == "qgis"
     elif name == "articles.jsonl":
         assert text == "" or text.endswith("\n")
         assert all(isinstance(json.loads(line)["text"], str) for line in text.splitlines())
@@ -537,7 +550,8 @@ def test_outputs_hold_no_formula_and_no_script_url(tmp_path: Path, caplog: pytes
     texts["geomap.gpkg"] = " ".join(frame["sources"])
     for name, text in texts.items():
         assert "javascript:" not in text.lower() and "data:text" not in text.lower(), name
-    sources = [s for f in load(out / "incidents.geojson")["features"] for s in f["properties"]["sources"]]
+    features = load(out / "incidents.geojson")["features"]
+    sources = [s for f in features for s in json.loads(f["properties"]["sources"])]
     assert {s["url"] for s in sources} == {None, "https://example.org/ok"}
     warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert any(w.startswith(f'{folder / "hostile.md"}: field "url" dropped') for w in warnings), warnings
@@ -770,7 +784,7 @@ def test_concurrent_builds_into_one_folder_leave_one_consistent_run(tmp_path: Pa
     assert len(incidents) == summary["incidents"] > 0
     assert all(f["properties"]["doc"].startswith(prefix) for f in incidents)
     places = load(out / "places.geojson")["features"]
-    assert all(d["doc"].startswith(prefix) for f in places for d in f["properties"]["docs"])
+    assert all(d["doc"].startswith(prefix) for f in places for d in json.loads(f["properties"]["docs"]))
     rows = check_csv((out / "incidents.csv").read_text(encoding="utf-8"))
     assert sorted(r["id"] for r in rows) == sorted(f["properties"]["id"] for f in incidents)
     gpkg = pyogrio.read_dataframe(out / "geomap.gpkg", layer="incidents")

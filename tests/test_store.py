@@ -266,3 +266,23 @@ def test_a_store_that_fills_the_disk_is_turned_off_and_the_run_goes_on(
             assert 0 < store.stored < 200
         assert f"{path}: cannot keep results there any more" in caplog.text
         assert "full" in caplog.text
+
+
+def test_a_build_goes_on_without_a_store_another_build_holds(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "maps"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", "-q"]).exit_code == 0
+    monkeypatch.setattr("geomap.store.LOCK_TIMEOUT", 0.5)
+    holder = sqlite3.connect(out / STORE_NAME)
+    holder.execute("BEGIN EXCLUSIVE")  # another build in the middle of writing
+    try:
+        done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline"])
+    finally:
+        holder.rollback()
+        holder.close()
+    assert done.exit_code == 0, done.output
+    assert "in use by another geomap build" in done.output and "goes on without it" in done.output
+    assert json.loads((out / "summary.json").read_text())["run"]["processed_articles"] == 3
+    assert (out / STORE_NAME).exists()

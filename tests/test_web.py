@@ -128,7 +128,7 @@ def test_a_folder_of_saved_pages_gives_dated_incidents(tmp_path: Path) -> None:
     assert found and all(i["date"] for i in found)
     assert {i["time_precision"] for i in found} <= {1, 2, 3}
     afp = [i for i in found if i["doc"] == "afp_dispatch"]
-    assert afp and all(i["sources"][0]["url"].startswith("https://") for i in afp)
+    assert afp and all(json.loads(i["sources"])[0]["url"].startswith("https://") for i in afp)
     assert summary(out)["skipped_languages"] == {"en": 1}
     assert summary(out)["languages"] == {"fr": 6}
 

@@ -28,6 +28,7 @@ from geomap.zones import (
     border_sectors,
     buffer_zones,
     length_km,
+    split_zones,
     zones_geojson,
 )
 
@@ -294,6 +295,29 @@ def test_zones_geojson_is_rfc_7946(collection: dict[str, Any], sectors: gpd.GeoD
     assert sector["properties"]["units"] == ["am-province-syunik", "az-district-lachin"]
     other = next(f for f in collection["features"] if f["properties"].get("name") == "Tavush–Tovuz")
     assert other["properties"]["incidents"] == 0
+
+
+def test_split_zones_gives_one_geometry_type_and_one_set_of_attributes_per_layer(
+    collection: dict[str, Any], sectors: gpd.GeoDataFrame
+) -> None:
+    layers = split_zones(collection)
+    assert list(layers) == ["border", "zones", "sectors"]
+    assert [len(features) for features in layers.values()] == [1, 3, len(sectors)]
+    families = {"border": "LineString", "zones": "Polygon", "sectors": "Polygon"}
+    for name, features in layers.items():
+        assert {f["geometry"]["type"].removeprefix("Multi") for f in features} == {families[name]}
+        assert (
+            len({tuple(f["properties"]) for f in features}) == 1 and "kind" not in features[0]["properties"]
+        )
+    assert set(layers["sectors"][0]["properties"]) == {
+        "name",
+        "units",
+        "am_unit",
+        "az_unit",
+        "length_km",
+        "incidents",
+    }
+    assert collection["features"][0]["properties"]["kind"] == "border"  # the map's collection stays
 
 
 def test_zones_geojson_round_trips_through_pyogrio(collection: dict[str, Any], tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -11,7 +12,15 @@ import click
 from geomap.cli.common import make_pipeline, progress, report_problems
 from geomap.cli.options import geocoder_options, is_quiet, verbosity, web_reader
 from geomap.errors import GeomapError
+from geomap.export import DEFAULT_FORMATS, FORMATS, FormatError, parse_formats
 from geomap.zones import ZoneConfig
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    try:
+        return parse_formats(value)
+    except FormatError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
@@ -65,6 +74,33 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     callback=_widths,
     help="Widths of the border zones, in km, comma-separated.",
 )
+@click.option(
+    "--formats",
+    default=",".join(DEFAULT_FORMATS),
+    show_default=True,
+    callback=_formats,
+    help="Output formats, comma-separated, or all: " + ", ".join(FORMATS) + ".",
+)
+@click.option(
+    "--excel",
+    "bom",
+    is_flag=True,
+    help="Start the CSV files with a UTF-8 byte order mark, so that Excel reads their accents right.",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="GEOMAP_DB",
+    help="Also write the layers to this PostGIS database (postgresql://user@host/db; env GEOMAP_DB; "
+    "put the password in PGPASSWORD or ~/.pgpass). Needs geomap[postgis].",
+)
+@click.option("--db-schema", default="public", show_default=True, help="Schema of the PostGIS tables.")
+@click.option(
+    "--db-run",
+    metavar="KEY",
+    help="The key of this run's rows in the database (default: the name of OUT): a re-run replaces "
+    "its own rows only, so analysts can share one database.",
+)
 @geocoder_options
 @verbosity
 @click.pass_context
@@ -79,13 +115,18 @@ def build(
     workers: int,
     scheduler: str | None,
     full: bool,
+    formats: tuple[str, ...],
+    bom: bool,
+    db: str | None,
+    db_schema: str,
+    db_run: str | None,
 ) -> None:
     """Map the incidents and places of INPUTS into OUT.
 
     INPUTS are files (.txt, .md, .jsonl, saved .html pages, .rss/.atom/.xml feeds, text files listing
     URLs), folders of them, page or feed URLs, or - for standard input; default: seeds/."""
-    from geomap.outputs import recover, write_outputs
-    from geomap.store import STORE_NAME, ResultStore, fingerprint
+    from geomap.outputs import DatabaseTarget, recover, write_outputs
+    from geomap.store import STORE_NAME, ResultStore, StoreError, fingerprint
 
     if not inputs:
         if not Path("seeds").is_dir():
@@ -95,8 +136,15 @@ def build(
     try:
         recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again
         pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km), processes=workers)
-        store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
-        with store, web_reader(ctx) as web:
+        store: ResultStore | None
+        try:
+            store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
+        except StoreError as exc:
+            if not exc.busy:
+                raise
+            click.echo(f"geomap: {exc}; this run goes on without it", err=True)
+            store = None
+        with store if store is not None else contextlib.nullcontext(), web_reader(ctx) as web:
             result = pipeline.run(
                 inputs,
                 progress=progress(is_quiet(ctx)),
@@ -109,7 +157,29 @@ def build(
         if code == 1:
             ctx.exit(1)
         result.timings["total_s"] = round(time.perf_counter() - started, 3)
-        written = write_outputs(result, out, title=title, offline=not cdn, png=png)
+        database = DatabaseTarget(db, run=db_run or out.resolve().name, schema=db_schema) if db else None
+        settings = {
+            "formats": list(formats),
+            "zone_km": list(zone_km),
+            "offline": pipeline.settings.geocoder is None,
+            "geocoder": pipeline.settings.identity(),
+            "title": title,
+            "png": png,
+            "cdn": cdn,
+            "excel": bom,
+            "database": repr(database) if database else None,
+        }
+        written = write_outputs(
+            result,
+            out,
+            title=title,
+            offline=not cdn,
+            png=png,
+            formats=formats,
+            settings=settings,
+            bom=bom,
+            database=database,
+        )
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
     if not is_quiet(ctx):
