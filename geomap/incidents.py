@@ -1,9 +1,11 @@
 """Find incidents in resolved articles: what happened, where, when, to whom, with the evidence.
 
 The stages, one module each: ``geomap.triggers`` says whether a sentence reports an event and of
-which ACLED type; ``geomap.locating`` reads where it happened from the sentence's wording;
-``geomap.casualties`` and ``geomap.actors`` read its toll and its armed actors; ``geomap.merging``
-makes one record of each event reported twice. ``IncidentDetector`` wires them over an article.
+which ACLED type, and ``geomap.guards`` rules out the trigger words that report no current incident
+(denials, plans, metaphors, sport, history); ``geomap.locating`` reads where it happened from the
+sentence's wording; ``geomap.casualties`` and ``geomap.actors`` read its toll and its armed actors;
+``geomap.merging`` makes one record of each event reported twice. ``IncidentDetector`` wires them
+over an article.
 The words all of them read come from the lexicon (``geomap/lexicon/<language>/*.toml``).
 """
 
@@ -17,11 +19,12 @@ from geomap.actors import FORCE_NOUNS, actors_of, load_demonyms
 from geomap.casualties import MAX_COUNT_DIGITS, MAX_DIGIT_GROUPS, MAX_NUMBER_WORDS, casualties, parse_number
 from geomap.dates import article_date, incident_date
 from geomap.gazetteer import Gazetteer
+from geomap.guards import current_event, sentence_guarded
 from geomap.ingest import normalise_for_nlp
 from geomap.locating import PRECISION_BY_KIND, Located, locate, national_area
 from geomap.merging import MAX_EVIDENCE_CHARS, merge, merge_reports, with_id
 from geomap.models import Article, Incident, Resolution
-from geomap.triggers import EVENT_RULES, EventRule, first_event
+from geomap.triggers import EVENT_RULES, EventRule
 
 __all__ = [
     "EVENT_RULES",
@@ -39,6 +42,11 @@ __all__ = [
     "merge_reports",
     "parse_number",
 ]
+
+
+def _first_sentence(plain: str, sentences: Sequence[Span]) -> str:
+    """The article's first sentence, its headline when the article has no title."""
+    return plain[sentences[0].start_char : sentences[0].end_char].strip() if sentences else ""
 
 
 class IncidentDetector:
@@ -59,6 +67,8 @@ class IncidentDetector:
                 by_sentence.setdefault(r.mention.sentence, []).append(r)
         merged: dict[tuple[str, str], Incident] = {}
         plain = normalise_for_nlp(article.text)  # one character for one: slices of it are clean slices
+        headline = normalise_for_nlp(article.title) if article.title else _first_sentence(plain, sentences)
+        quiet = sentence_guarded(headline, published=published)  # an article about no new incident
         for index, sent in enumerate(sentences):
             raw = article.text[sent.start_char : sent.end_char]
             text = raw.strip()
@@ -67,7 +77,7 @@ class IncidentDetector:
             mentions = by_sentence.get(index, [])
             if not mentions and national_area(clean, self.demonyms) is None:
                 continue  # no place to put an event at: no need to look for one
-            found = first_event(clean)
+            found = current_event(clean, published=published, quiet=quiet)  # see geomap.guards
             if found is None:
                 continue
             rule, trigger_at = found

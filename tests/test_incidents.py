@@ -15,6 +15,7 @@ import pytest
 import spacy
 from spacy.tokens import Span
 
+from geomap import guards
 from geomap import incidents as incidents_module
 from geomap.dates import article_date, event_date
 from geomap.incidents import (
@@ -471,3 +472,58 @@ def test_the_evidence_of_an_event_reported_by_many_articles_is_bounded() -> None
     size = len(merged.evidence)
     assert size < sum(len(r.evidence) for r in reports) / 2
     assert size <= incidents_module.MAX_EVIDENCE_CHARS + 60
+
+
+# --- guards: sentences with a trigger word that report no current incident ---------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "history"),
+    [
+        ("En 1992, les obus tombaient chaque jour sur Kut.", True),
+        ("Le 21 février 1916, l'artillerie a ouvert le feu près de Kut.", True),
+        ("Les pires combats depuis 1994 ont frappé Kut mardi.", False),  # "depuis": news
+        ("Mardi, des tirs ont visé Kut, comme lors de la guerre de 1992.", False),  # dated this week
+        ("Des tirs ont visé Kut en septembre 2022.", False),  # a recent round: not yet history
+        ("Des tirs ont visé Kut.", False),
+    ],
+)
+def test_history_is_an_old_date_or_an_old_year(sentence: str, history: bool) -> None:
+    assert guards.is_history(sentence, published=PUBLISHED) is history
+
+
+def test_history_needs_the_article_date() -> None:
+    assert not guards.is_history("En 1992, les obus tombaient sur Kut.", published=None)
+
+
+def test_a_guarded_trigger_leaves_the_others_free() -> None:
+    """ "la bataille électorale" is a metaphor, the shelling in the same sentence is not."""
+    found = guards.current_event(
+        "La bataille électorale continue à Kut malgré les obus.", published=PUBLISHED
+    )
+    assert found is not None and found[0].sub_event_type == SHELLING
+    assert guards.current_event("La bataille électorale continue à Kut.", published=PUBLISHED) is None
+
+
+def test_a_sentence_guard_rules_out_every_trigger() -> None:
+    assert (
+        guards.current_event("Le ministre a démenti que des obus et des tirs aient visé Kut.", published=None)
+        is None
+    )
+
+
+def test_an_old_battle_gives_no_incident_but_a_new_one_does(pipeline: Pipeline) -> None:
+    text = "En 1992, de violents combats avaient eu lieu près de Kut. Mardi, des obus sont tombés sur Kut."
+    assert [i.sub_event_type for i in incidents(pipeline, text)] == [SHELLING]
+
+
+def test_in_an_article_about_no_new_incident_recent_past_is_background(pipeline: Pipeline) -> None:
+    """Under a guarded headline (here a denial), an event dated months before is background; under
+    a headline that reports an incident, the same sentence is still mapped."""
+    background = "Le secteur de Kut avait été le théâtre de violents combats en mars 2022."
+    quiet = "Erevan dément tout échange de tirs près de Kut\n\n" + background
+    loud = "Des obus tombent sur Kut\n\n" + background
+    assert not incidents(pipeline, quiet)
+    assert {i.mention for i in incidents(pipeline, loud)} == {"Kut"}
+    assert guards.is_history(background, published=PUBLISHED, quiet=True)
+    assert not guards.is_history(background, published=PUBLISHED)

@@ -169,6 +169,27 @@ def _trigger_probe(pipeline: Pipeline, rule: TriggerRule, entry: Entry) -> Calla
     return probe
 
 
+def _guard_probe(pipeline: Pipeline, entry: Entry) -> Callable[[Example, bool], str | None]:
+    own = re.compile(entry.text, re.I)
+
+    def probe(example: Example, expected: bool) -> str | None:
+        text = example.text
+        result = next(pipeline.documents([Article(id="lexicon", text=text, date=PUBLISHED)]))
+        types = sorted({i.sub_event_type for i in result.incidents})
+        if not expected:
+            return None if types else f"the guard blocks the real incident of {text!r}"
+        plain = normalise_for_nlp(text)
+        if not own.search(plain):
+            return f"the guard's pattern does not fire on {text!r}"
+        if first_event(plain, EVENT_RULES) is None:
+            return f"no trigger fires on {text!r}: nothing to guard"
+        if not any(r.place is not None for r in result.resolutions):
+            return f"the positive example names no place the pipeline resolves: {text!r}"
+        return f"incidents {types} in guarded {text!r}" if types else None
+
+    return probe
+
+
 def _number_probe(entry: Entry) -> Callable[[Example, bool], str | None]:
     def probe(example: Example, expected: bool) -> str | None:
         found = entry.value in casualties(example.text)
@@ -215,6 +236,8 @@ def test_entry_examples(
     key = f"{file}.{name}"
     if rule is not None:
         probe = _trigger_probe(request.getfixturevalue("pipeline"), rule, entry)
+    elif file == "guards":
+        probe = _guard_probe(request.getfixturevalue("pipeline"), entry)
     elif key == "casualties.number":
         probe = _number_probe(entry)
     elif file == "forces":
@@ -234,6 +257,7 @@ def test_entry_examples(
 def test_every_list_has_a_probe() -> None:
     """A new list cannot slip in without saying what its examples assert."""
     special = {"triggers.trigger", "casualties.number", "forces.force", "forces.peacekeeper"}
+    special |= {"guards.before", "guards.after", "guards.sentence"}
     for key in LEXICON.lists:
         file = key.split(".")[0]
         covered = key in special or key in TEXT_PROBES or file in TEXT_PROBES or file in TOKEN_PROBES

@@ -1,9 +1,9 @@
 """The words and patterns geomap reads French with, as data: one TOML file per concern and language.
 
 Every trigger, cue, role verb, force noun, named-after noun, title and stop word that
-``geomap.triggers``, ``geomap.locating``, ``geomap.casualties``, ``geomap.actors`` and
-``geomap.extract`` use lives in ``geomap/lexicon/<language>/*.toml``; the code keeps only the grammar
-that strings them together.
+``geomap.triggers``, ``geomap.guards``, ``geomap.locating``, ``geomap.casualties``,
+``geomap.actors`` and ``geomap.extract`` use lives in ``geomap/lexicon/<language>/*.toml``; the
+code keeps only the grammar that strings them together.
 A file holds one or more *lists* (arrays of tables); each *entry* of a list is one word or one
 regular-expression fragment, with example sentences written for it::
 
@@ -30,6 +30,13 @@ that name (at most 80 characters), "after" the text after it, as ``geomap.locati
   yet the pipeline finds no incident of that sub-event type in it: a look-alike word the pattern must
   not match, or a sense (a metaphor, sport, a denial) that the pattern matches but the detector
   must rule out.
+- ``guards`` (``geomap.guards``): ``before`` — words just before a trigger that deny it or make it
+  hypothetical ("aucune attaque", "en cas d'offensive"); ``after`` — a qualifier just after it that
+  makes it a metaphor or a plan ("bataille électorale", "tirs prévus"); ``sentence`` — words anywhere
+  in the sentence that make it no current incident (sport, a denial, fiction, a commemoration). A
+  positive sentence makes a trigger fire, holds the entry's pattern, and the pipeline finds no
+  incident in it; a negative one is a real incident, often with a look-alike of the guard, and the
+  pipeline finds an incident in it.
 - ``casualties``: ``number`` — the word's ``value`` is among the killed and injured figures
   ``casualties()`` reads in a positive sentence and not among those of a negative one; ``victim`` and
   ``approximator`` — ``casualties()`` reads a figure in a positive sentence and none in a negative one.
@@ -200,6 +207,8 @@ SCHEMA: Mapping[str, Mapping[str, ListSpec]] = MappingProxyType(
         "agent_nouns": {"noun": _MP},
         "diplomacy": {"word": _P},
         "national_areas": {"noun": _P},
+        # geomap.guards
+        "guards": {"before": _P, "after": _P, "sentence": _P},
         # geomap.extract
         "determiners": {"word": _MW},
         "articles": {"word": _MW},

@@ -1,0 +1,106 @@
+"""Which trigger words report no current incident: denials, plans, metaphors, sport and history.
+
+A trigger word ("bataille", "tirs", "offensive") is not yet an incident. Real news is mostly
+politics, economy, sport and culture, where the same words are metaphors ("la bataille électorale"),
+sport ("tirs au but"), fiction, commemorations of old wars, denials ("a démenti que des tirs aient eu
+lieu") and plans ("en cas d'offensive", "des tirs réels sont prévus"). The guards rule them out:
+
+- a word just before the trigger that denies it or makes it hypothetical (``guards.before``);
+- a qualifier just after it that makes it a metaphor or a plan (``guards.after``);
+- words anywhere in the sentence that make it no current incident (``guards.sentence``);
+- a date: an event the sentence dates in a year at least :data:`HISTORY_YEARS` before the
+  article's, or, when it gives no date, a sentence naming such a year ("en 1992", "la guerre de
+  1918"), tells history, not news; a year after "depuis" does not count ("les pires combats depuis
+  1994" is news). Five years, not a few months: news articles recall the last rounds of the same
+  conflict ("l'offensive de septembre 2022 avait fait 300 morts") as incidents an analyst wants
+  mapped (the team's gold files count them), while battles of other decades are history. In an
+  article whose headline is itself guarded (a commemoration, a denial, a book), the article is about
+  no new incident: there an event dated more than :data:`QUIET_HISTORY_DAYS` before it, or a year
+  at least :data:`QUIET_HISTORY_YEARS` before, is the article's background, not news.
+
+The words live in ``geomap/lexicon/<language>/guards.toml`` with their examples. A guard on one
+trigger word leaves the sentence's other triggers free to fire ("la bataille électorale" guarded,
+"des tirs" in the same sentence still count); a sentence guard or a date rules out them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from geomap.dates import event_date
+from geomap.lexicon import TriggerRule, load
+from geomap.triggers import EVENT_RULES
+
+HISTORY_YEARS = 5
+QUIET_HISTORY_DAYS = 90
+QUIET_HISTORY_YEARS = 2
+WINDOW_CHARS = 100  # how far before and after a trigger word its own guards look
+
+_LEXICON = load()
+_BEFORE = re.compile(_LEXICON["guards.before"].alternation() + r"\s*$", re.I)
+_AFTER = re.compile(_LEXICON["guards.after"].alternation(), re.I)
+_SENTENCE = re.compile(r"\b" + _LEXICON["guards.sentence"].alternation(), re.I)
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_SINCE = re.compile(r"\bdepuis\b[^.;:]{0,30}$", re.I)
+_WORD_END = re.compile(r"\w*")
+
+
+def sentence_guarded(sentence: str, *, published: dt.date | None, quiet: bool = False) -> bool:
+    """Whether nothing in the sentence can be a current incident (its words, or its date);
+    ``quiet``: the article's headline is guarded (see ``is_history``)."""
+    return bool(_SENTENCE.search(sentence)) or is_history(sentence, published=published, quiet=quiet)
+
+
+def is_history(sentence: str, *, published: dt.date | None, quiet: bool = False) -> bool:
+    """Whether the sentence tells of an event long before the article (see the module's docstring);
+    ``quiet`` for an article whose headline reports no incident, where recent past is history too."""
+    if published is None:
+        return False
+    last_historic_year = published.year - (QUIET_HISTORY_YEARS if quiet else HISTORY_YEARS)
+    date, _ = event_date(sentence, published)
+    if date is not None and quiet:
+        return date < published - dt.timedelta(days=QUIET_HISTORY_DAYS)
+    if date is not None:
+        return date.year <= last_historic_year
+    return any(
+        int(m.group(1)) <= last_historic_year and not _SINCE.search(sentence[: m.start()])
+        for m in _YEAR.finditer(sentence)
+    )
+
+
+def _word_end(sentence: str, at: int) -> int:
+    match = _WORD_END.match(sentence, at)
+    return match.end() if match else at
+
+
+def trigger_guarded(sentence: str, start: int, end: int) -> bool:
+    """Whether the trigger at ``start:end`` is denied, hypothetical or a metaphor.
+
+    The qualifier may follow the trigger's first word ("attaques verbales contre les populations",
+    where the trigger spans the whole phrase) or the whole trigger ("échange de tirs au but").
+    """
+    if _BEFORE.search(sentence[max(0, start - WINDOW_CHARS) : start]):
+        return True
+    ends = {_word_end(sentence, start), _word_end(sentence, end)}
+    return any(_AFTER.match(sentence[at : at + WINDOW_CHARS]) for at in ends)
+
+
+def current_event(
+    sentence: str,
+    *,
+    published: dt.date | None,
+    quiet: bool = False,
+    rules: Sequence[TriggerRule] = EVENT_RULES,
+) -> tuple[TriggerRule, int] | None:
+    """The first rule one of whose trigger words reports a current incident, and where that word
+    starts; None when no trigger fires or every one is guarded (rules are tried in order, as in
+    ``geomap.triggers.first_event``). ``quiet``: the article's headline is guarded."""
+    if sentence_guarded(sentence, published=published, quiet=quiet):
+        return None
+    for rule in rules:
+        for match in rule.pattern.finditer(sentence):
+            if not trigger_guarded(sentence, match.start(), match.end()):
+                return rule, match.start()
+    return None
