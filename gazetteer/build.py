@@ -315,14 +315,18 @@ def city_row(
     scripts: tuple[str, ...],
     stop: set[str],
     owned: dict[str, set[str]],
+    excluded: frozenset[str] = frozenset(),
 ) -> dict:
-    """A GeoNames settlement; ``owned`` maps name keys to the places whose own or curated name they are."""
+    """A GeoNames settlement; ``owned`` maps name keys to the places whose own or curated name they
+    are, ``excluded`` holds the keys of alternate names that French gives to something else."""
     me = f"gn-{city['geonameid']}"
     curated = [n for n in unique(names) if good_name(n, stop, THEATRE_SCRIPTS, curated=True)]
     alternates = [
         n
         for n in unique(city["alternatenames"])
-        if good_name(n, stop, scripts) and owned.get(name_key(n), {me}) <= {me}
+        if good_name(n, stop, scripts)
+        and owned.get(name_key(n), {me}) <= {me}
+        and name_key(n) not in excluded
     ]
     names = unique([city["name"], *curated, *alternates])
     if city["name"] not in names:
@@ -415,6 +419,11 @@ def build() -> tuple[list[dict[str, str]], list[str], dict]:
     extra_aliases: dict[int, list[str]] = {}
     for row in read_csv(SOURCES / "theatre_aliases.csv"):
         extra_aliases.setdefault(int(row["geonames_id"]), []).extend(row["names"].split("|"))
+    # GeoNames alternate names that French gives to something else ("Dniepr" is the river, not Dnipro)
+    excluded: dict[int, frozenset[str]] = {
+        int(row["geonames_id"]): frozenset(name_key(n) for n in row["names"].split("|"))
+        for row in read_csv(SOURCES / "alias_exclusions.csv")
+    }
 
     rows = country_rows(cities, stop)
     theatre_rows = curated_rows(SOURCES / "theatre_places.csv", stop)
@@ -454,9 +463,29 @@ def build() -> tuple[list[dict[str, str]], list[str], dict]:
         city = cities[gid]
         if city["countrycode"] in THEATRE:
             kind = "city" if gid in capital_ids else settlement_kind(city["population"])
-            rows.append(city_row(city, kind, extra_aliases.get(gid, []), THEATRE_SCRIPTS, stop, owned))
+            rows.append(
+                city_row(
+                    city,
+                    kind,
+                    extra_aliases.get(gid, []),
+                    THEATRE_SCRIPTS,
+                    stop,
+                    owned,
+                    excluded.get(gid, frozenset()),
+                )
+            )
         elif gid in capital_ids or city["population"] >= WORLD_CITY_POPULATION:
-            rows.append(city_row(city, "city", extra_aliases.get(gid, []), WORLD_SCRIPTS, stop, owned))
+            rows.append(
+                city_row(
+                    city,
+                    "city",
+                    extra_aliases.get(gid, []),
+                    WORLD_SCRIPTS,
+                    stop,
+                    owned,
+                    excluded.get(gid, frozenset()),
+                )
+            )
     ids = [r["id"] for r in rows]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
@@ -465,7 +494,14 @@ def build() -> tuple[list[dict[str, str]], list[str], dict]:
     fill_admin1(rows, cities, areas)
     french = french_words()
     add_armenian_names(rows, cities, owned, stop | french)
-    return rows, sorted(stop) + [f"~{w}" for w in variant_stop_words(rows, stop, french)], areas
+    variants = [f"~{w}" for w in variant_stop_words(rows, stop, french)]
+    return (
+        rows,
+        sorted(s for s in stop if not s.startswith("!"))
+        + variants
+        + sorted(s for s in stop if s.startswith("!")),
+        areas,
+    )
 
 
 # Nagorno-Karabakh and the seven districts around it: their places have Armenian names too.

@@ -286,6 +286,94 @@ def _int_or(value: str, default: int | None) -> int | None:
         return default
 
 
+# --- physical features --------------------------------------------------------------------------
+#
+# Natural Earth's rivers, lakes, seas and ranges (``physical.csv``, also the world tier's) join the
+# curated names, so that the span ruler finds "l'Euphrate" or "lac de Van" in running text: a French
+# form with its generic noun is unambiguous; a bare name only for a major feature.
+
+PHYSICAL_FILE = "physical.csv"
+# The bare names of features of this Natural Earth scale rank or less (1 the largest) are matched.
+PHYSICAL_MAX_SCALERANK = 4
+# Lowercase nouns that make a name a physical feature's ("lac de Van", "monts Zagros").
+PHYSICAL_GENERICS = frozenset(
+    {
+        "lac",
+        "lacs",
+        "mont",
+        "monts",
+        "massif",
+        "mer",
+        "golfe",
+        "détroit",
+        "fleuve",
+        "rivière",
+        "désert",
+        "plateau",
+        "péninsule",
+        "chaîne",
+        "cordillère",
+        "océan",
+        "bassin",
+        "delta",
+        "canal",
+        "baie",
+    }
+)
+
+
+def _row_keys(rows: list[dict[str, str]]) -> set[str]:
+    """The name keys of ``places.csv`` rows."""
+    return {name_key(n) for row in rows for n in (row["name"], *(row.get("names") or "").split("|")) if n}
+
+
+def generic_form(name: str) -> bool:
+    """Whether ``name`` names its feature with a generic noun: "lac de Van", "Mer Caspienne"."""
+    first, _, rest = name.partition(" ")
+    return bool(rest) and first.casefold() in PHYSICAL_GENERICS and any(c.isupper() for c in rest)
+
+
+def physical_rows(path: Path, *, taken: set[str], never: frozenset[str]) -> list[dict[str, str]]:
+    """``physical.csv`` as ``places.csv`` rows, with the names worth finding in text: every generic
+    French form ("lac de Van", "mont Ararat"), and every name of a major feature (scale rank 4 or
+    less: "Euphrate", "Danube"). A name whose key ``taken`` already holds stays its place's ("Van"
+    the city, "Jordan" the country); one that is a common French word or a first name (``never``:
+    the stop names and the ``!`` lines of ``stop_names.txt``) is not a place's."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            source = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise GazetteerError(f"cannot read {path}: {exc}") from exc
+    rows = []
+    for row in source:
+        major = (_int_or(row.get("scalerank", ""), 99) or 0) <= PHYSICAL_MAX_SCALERANK
+        every = [row["name_fr"], row["name"], *(row.get("names") or "").split("|")]
+        names = [
+            n
+            for n in dict.fromkeys(n.strip() for n in every if n and n.strip())
+            if (major or generic_form(n))
+            and name_key(n) not in taken
+            and name_key(n) not in never
+            and len(name_key(n)) >= 3
+        ]
+        if not names:
+            continue
+        label = row["name_fr"] or row["name"]  # "lac de Van" is shown "Lac de Van"
+        if name_key(label) not in {name_key(n) for n in names}:
+            label = names[0]  # the place's name is one of its names: a minor "Aoukâr" stays out
+        rows.append(
+            {
+                "id": row["id"],
+                "name": label[:1].upper() + label[1:],
+                "kind": row["kind"],
+                "lat": row["lat"],
+                "lon": row["lon"],
+                "names": "|".join(names),
+            }
+        )
+    return rows
+
+
 @dataclass(slots=True)
 class Gazetteer:
     """Places by id, their names, and an index from name keys to place ids."""
@@ -300,6 +388,9 @@ class Gazetteer:
     vowel_families: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # name keys of common words that are never taken for a spelling variant ("Souche" ~ Shusha)
     variant_stop: frozenset[str] = frozenset()
+    # name keys of common words and first names (the ``!`` lines of ``stop_names.txt``: "tigre"): a
+    # place's name only as written, accents and all ("Tigré" is Tigray, "Tigre" is not)
+    accented_only: frozenset[str] = frozenset()
 
     @classmethod
     def from_rows(
@@ -307,9 +398,10 @@ class Gazetteer:
         rows: list[dict[str, str]],
         stop: frozenset[str] = frozenset(),
         variant_stop: frozenset[str] = frozenset(),
+        accented_only: frozenset[str] = frozenset(),
     ) -> Gazetteer:
         """Build from rows with the columns of ``places.csv``."""
-        gaz = cls(stop=stop, variant_stop=variant_stop)
+        gaz = cls(stop=stop, variant_stop=variant_stop, accented_only=accented_only)
         index: dict[str, list[str]] = {}
         for number, row in enumerate(rows, start=2):
             try:
@@ -382,13 +474,23 @@ class Gazetteer:
         except OSError as exc:
             raise GazetteerError(f"cannot read the gazetteer in {directory}: {exc}") from exc
         lines = [line.strip() for line in stop_text.splitlines() if line.strip() and not line.startswith("#")]
-        stop = frozenset(name_key(line) for line in lines if not line.startswith("~"))
+        stop = frozenset(name_key(line) for line in lines if line[0] not in "~!")
         variant_stop = frozenset(name_key(line[1:]) for line in lines if line.startswith("~"))
-        return cls.from_rows(rows, stop, variant_stop)
+        common = frozenset(name_key(line[1:]) for line in lines if line.startswith("!"))
+        physical = directory / PHYSICAL_FILE
+        if physical.exists():
+            rows += physical_rows(physical, taken=_row_keys(rows), never=stop | common)
+        return cls.from_rows(rows, stop, variant_stop, common)
 
     def lookup(self, name: str) -> list[Place]:
-        """Every place one of whose names has the same key as ``name``."""
-        return [self.places[i] for i in self.index.get(name_key(name), ())]
+        """Every place one of whose names has the same key as ``name`` (written the same way, accents
+        and all, when the key is a common word's: see ``accented_only``)."""
+        key = name_key(name)
+        ids = self.index.get(key, ())
+        if key in self.accented_only:
+            written = written_key(name)
+            ids = tuple(i for i in ids if any(written_key(n) == written for n in self.names[i]))
+        return [self.places[i] for i in ids]
 
     def lookup_loose(self, name: str) -> list[Place]:
         """The places of :meth:`lookup_variant`, or none."""
@@ -408,6 +510,8 @@ class Gazetteer:
         """
         key = name_key(name)
         if letter_count(key) < VARIANT_MIN_LETTERS or key in self.stop or key in self.variant_stop:
+            return None
+        if key in self.accented_only:
             return None
         keys = family_keys(name)
         hits = dict.fromkeys(h for k in keys for h in self.families.get(k, ()))
@@ -452,7 +556,10 @@ class Gazetteer:
                 if not name.isascii() and not _latin(name):
                     continue
                 for variant in _variants(name):
-                    if variant not in seen and name_key(variant) not in self.stop:
+                    key = name_key(variant)
+                    if key in self.accented_only and written_key(variant) != written_key(name):
+                        continue  # "Tigre", the common word, is not "Tigré" without its accent
+                    if variant not in seen and key not in self.stop:
                         seen.add(variant)
                         yield variant
 
@@ -467,6 +574,12 @@ def _variants(name: str) -> Iterator[str]:
     words = name.split(" ")
     if len(words) > 1 and words[0].istitle() and any(c.isupper() for w in words[1:] for c in w):
         yield name[0].lower() + name[1:]
+
+
+def written_key(name: str) -> str:
+    """A name's key with its accents: "le Tigré" -> "tigré" (see ``Gazetteer.accented_only``)."""
+    text = _SPACES.sub(" ", unicodedata.normalize("NFC", name)).strip().casefold()
+    return _LEADING_ARTICLE.sub("", text).strip(" .,;:'\"«»()")
 
 
 def _latin(name: str) -> bool:

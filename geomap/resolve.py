@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from geomap.gazetteer import Gazetteer, VariantMatch, name_key
+from geomap.gazetteer import Gazetteer, VariantMatch, name_key, written_key
 from geomap.models import Mention, Place, Resolution
+from geomap.world import PhysicalFeatures, default_physical, km_apart
 
 THEATRE = frozenset({"AM", "AZ"})
+# A place this far from a river's course or farther says nothing about which stretch a story means.
+RIVER_ANCHOR_KM = 250.0
+# Places too large to say where along a river's course a story is.
+_TOO_LARGE = frozenset({"country", "continent", "sea", "region", "river", "mountain"})
 AREA_KINDS = frozenset({"district", "province", "region"})
 SETTLEMENT_KINDS = frozenset({"city", "town", "village"})
 KIND_WEIGHT = {
@@ -236,9 +241,10 @@ class Resolver:
     (the online geocoder) is asked only when no earlier tier knows the name at all.
     """
 
-    def __init__(self, tiers: Sequence[Tier]) -> None:
+    def __init__(self, tiers: Sequence[Tier], *, physical: PhysicalFeatures | None = None) -> None:
         self.tiers = list(tiers)
-        self._cache: dict[tuple[str, bool], tuple[tuple[Place, str], ...]] = {}
+        self._physical = physical  # the courses of rivers (default: the shipped physical.csv)
+        self._cache: dict[tuple[str, bool, str], tuple[tuple[Place, str], ...]] = {}
         # name key -> {place id: why} for candidates found only as spelling variants
         self._variants: dict[str, dict[str, str]] = {}
 
@@ -247,7 +253,7 @@ class Resolver:
 
         With ``online`` false, tiers marked ``online`` (the geocoder) are not asked.
         """
-        key = (name_key(name), online)
+        key = (name_key(name), online, written_key(name))  # "Tigré" is not "Tigre", the common word
         if key not in self._cache:
             found: dict[str, tuple[Place, str]] = {}
             variants: dict[str, str] = {}  # ident -> why, for candidates that are only variants
@@ -306,6 +312,7 @@ class Resolver:
             wants_area = any(i in area_cues for i in indexes)
             candidates = max((looked[i] for i in indexes), key=len)
             chosen[key] = self._choose(key, candidates, context, wants_area)
+        self._place_rivers(chosen, {k: [mentions[i].start for i in ix] for k, ix in by_key.items()})
         out = []
         for i, m in enumerate(mentions):
             best, confidence = chosen[name_key(m.text)]
@@ -379,10 +386,56 @@ class Resolver:
     ) -> list[Scored]:
         variants = self._variants.get(key, {})
         scored = (
-            self._score(key, p, source, context, wants_area, variant=variants.get(p.id))
+            self._score(
+                key, self._placed(key, p, context), source, context, wants_area, variant=variants.get(p.id)
+            )
             for p, source in candidates
         )
         return sorted(scored, key=lambda s: (-s.score, s.place.id))
+
+    def _placed(self, key: str, place: Place, context: Context) -> Place:
+        """A river at the stretch of its course nearest the article's other settled places (the
+        Euphrates of a story about Deir ez-Zor is at Deir ez-Zor, not mid-course); any other place
+        as it is."""
+        if place.kind != "river" or place.geonames_id:
+            return place
+        if self._physical is None:
+            self._physical = default_physical()
+        courses = self._physical.courses
+        if place.id not in courses:
+            return place
+        points = [(p.lat, p.lon) for p in context.anchors_besides(key) if p.id not in courses]
+        return self._physical.near(place, points)
+
+    def _place_rivers(
+        self, chosen: dict[str, tuple[Scored | None, float]], offsets: dict[str, list[int]]
+    ) -> None:
+        """Each chosen river moved to the stretch nearest the place named closest to it in the text
+        ("le Dniepr près de Kherson", "les ports d'Odessa et du Danube"): a story about Munich and
+        Odesa that names the Danube beside Odesa means its delta. Any chosen place counts, not only
+        an unambiguous one; countries, seas and other rivers, too large to say where along the
+        course, do not, nor a place ``RIVER_ANCHOR_KM`` or more from the course ("soutenues par
+        Ankara": a government, not a stretch of the Euphrates). ``offsets`` holds each name key's
+        mention offsets."""
+        places = {k: s.place for k, (s, _) in chosen.items() if s is not None}
+        for key, (best, confidence) in chosen.items():
+            if best is None or best.place.kind != "river" or best.place.geonames_id:
+                continue
+            if self._physical is None:
+                self._physical = default_physical()
+            course = self._physical.courses.get(best.place.id, ())
+            gaps = {
+                k: min(abs(a - b) for a in offsets[k] for b in offsets[key])
+                for k, p in places.items()
+                if k != key
+                and p.kind not in _TOO_LARGE
+                and p.id not in self._physical.courses
+                and any(km_apart((p.lat, p.lon), c) < RIVER_ANCHOR_KM for c in course)
+            }
+            if gaps:
+                closest = min(gaps.values())
+                points = [(places[k].lat, places[k].lon) for k, gap in gaps.items() if gap == closest]
+                chosen[key] = (replace(best, place=self._physical.near(best.place, points)), confidence)
 
     def _choose(
         self, key: str, candidates: Sequence[tuple[Place, str]], context: Context, wants_area: bool

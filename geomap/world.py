@@ -25,7 +25,7 @@ from pathlib import Path
 
 from geomap import sqlite_files, userplaces
 from geomap.errors import GazetteerError, GeomapError
-from geomap.gazetteer import data_dir, loose_keys, name_key, skeleton
+from geomap.gazetteer import PHYSICAL_FILE, data_dir, loose_keys, name_key, skeleton
 from geomap.models import Place
 from geomap.userplaces import lookup_keys, settlement_kind
 
@@ -115,7 +115,6 @@ _BY_SKELETON = (
     " ORDER BY p.population DESC, p.id LIMIT ?"
 )
 
-PHYSICAL_FILE = "physical.csv"
 PHYSICAL_COLUMNS = ("id", "name", "name_fr", "kind", "lat", "lon", "names", "scalerank", "course")
 
 
@@ -124,7 +123,7 @@ def _course(text: str) -> tuple[tuple[float, float], ...]:
     return tuple((float(a), float(b)) for a, b in (p.split(" ") for p in text.split(";") if p))
 
 
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+def km_apart(a: tuple[float, float], b: tuple[float, float]) -> float:
     (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, a)), tuple(map(math.radians, b)))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, h)))
@@ -146,7 +145,7 @@ class PhysicalFeatures:
         course, points = self.courses.get(place.id, ()), list(points)
         if not course or not points:
             return place
-        lat, lon = min(course, key=lambda c: (min(_km(c, p) for p in points), c))
+        lat, lon = min(course, key=lambda c: (min(km_apart(c, p) for p in points), c))
         return replace(place, lat=lat, lon=lon)
 
     @classmethod

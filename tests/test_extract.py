@@ -304,3 +304,52 @@ def test_a_long_article_is_parsed_in_pieces_with_memory_bounded_by_a_piece(
         assert text[m.start : m.end] == m.text
     found = [m.text for m in parsed.mentions if m.origin == "gazetteer"]
     assert [found.count(name) for name in ("Goris", "Sisian", "Kapan")] == [200, 200, 200]
+
+
+# --- rivers, lakes, seas and mountains --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "kind"),
+    [
+        ("Les eaux de l'Euphrate ont baissé près de Deir ez-Zor, en Syrie.", "Euphrate", "river"),
+        ("Des combats ont eu lieu sur les rives du Danube, près de Vukovar.", "Danube", "river"),
+        ("Un séisme a été ressenti près du lac de Van, dans l'est de la Turquie.", "lac de Van", "lake"),
+        ("Des randonneurs ont été secourus sur le mont Ararat.", "mont Ararat", "mountain"),
+        ("Un navire a été arraisonné dans la mer Caspienne.", "mer Caspienne", "sea"),
+        ("L'armée a franchi le Dniepr près de Kherson.", "Dniepr", "river"),
+    ],
+)
+def test_physical_features_are_found_and_resolved(
+    pipeline: Pipeline, text: str, name: str, kind: str
+) -> None:
+    parsed = parse(pipeline, text)
+    resolutions = pipeline.resolver.resolve(parsed.mentions, cues=parsed.cues)
+    found = {r.mention.text: r.place for r in resolutions}
+    assert found.get(name) is not None and found[name].kind == kind, found
+
+
+def test_a_river_is_placed_near_the_story(pipeline: Pipeline) -> None:
+    """The Dniepr of a story about Kherson is at its mouth, 400 km from the course's middle."""
+    parsed = parse(pipeline, "L'armée a franchi le Dniepr près de Kherson.")
+    found = {r.mention.text: r.place for r in pipeline.resolver.resolve(parsed.mentions, cues=parsed.cues)}
+    river, town = found["Dniepr"], found["Kherson"]
+    assert river is not None and town is not None
+    assert abs(river.lat - town.lat) < 0.5 and abs(river.lon - town.lon) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Le Tigre a encore frappé : le boxeur surnommé le Tigre a gagné à Lyon.", "Tigre"),
+        ("La société Euphrate Holding a annoncé un bénéfice à Paris.", "Euphrate"),
+        ("Le groupe Danube Logistics a ouvert un entrepôt à Lyon.", "Danube"),
+        ("Nelson Mandela et Lena Dunham étaient à Paris.", "Lena"),
+    ],
+)
+def test_a_river_name_that_is_a_nickname_a_company_or_a_person_is_no_place(
+    pipeline: Pipeline, text: str, word: str
+) -> None:
+    parsed = parse(pipeline, text)
+    resolved = [r for r in pipeline.resolver.resolve(parsed.mentions, cues=parsed.cues) if r.place]
+    assert all(word not in r.mention.text for r in resolved), [(r.mention.text, r.place) for r in resolved]

@@ -134,8 +134,9 @@ def test_from_rows_skips_stop_names() -> None:
 def test_ids_are_unique_in_the_shipped_data(gazetteer: Gazetteer) -> None:
     with (data_dir() / "places.csv").open(encoding="utf-8", newline="") as fh:
         ids = [r["id"] for r in csv.DictReader(fh)]
-    assert len(ids) == len(set(ids)) == len(gazetteer.places)
-    assert all(ids)
+    physical = [i for i in gazetteer.places if i.startswith("ne-")]  # rows of physical.csv
+    assert len(ids) == len(set(ids)) == len(gazetteer.places) - len(physical)
+    assert all(ids) and not set(ids) & set(physical)
 
 
 def test_every_place_has_valid_coordinates(gazetteer: Gazetteer) -> None:
@@ -383,3 +384,71 @@ def test_stop_names_file_lists_variant_stops(gazetteer: Gazetteer) -> None:
     """stop_names.txt's ``~word`` lines: French words kept from variants, yet not stop names."""
     assert {"souche", "panique", "tartare"} <= gazetteer.variant_stop
     assert not gazetteer.variant_stop & gazetteer.stop
+
+
+# --- physical features among the curated names -------------------------------------------------
+
+PHYSICAL_HEADER = "id,name,name_fr,kind,lat,lon,names,scalerank,course\n"
+
+
+def test_physical_rows_take_generic_forms_always_and_bare_names_of_major_features(tmp_path: Path) -> None:
+    from geomap.gazetteer import physical_rows
+
+    path = tmp_path / "physical.csv"
+    path.write_text(
+        PHYSICAL_HEADER
+        + "ne-lake-grand,Grand Lake,lac de Grandval,lake,40.0,40.0,Grandval,7,\n"  # minor: generic form only
+        + "ne-river-major,Majorriver,Majeure,river,41.0,41.0,Majorstrom,2,\n"  # major: every name
+        + "ne-river-taken,Villeneuve,,river,42.0,42.0,,1,\n"  # a curated place's name stays its own
+        + "ne-river-word,Orange,fleuve Orange,river,43.0,43.0,,2,\n"  # a common word: generic form only
+        + "ne-basin-minor,Minorbasin,,basin,44.0,44.0,,6,\n",  # minor, no generic form: left out
+        encoding="utf-8",
+    )
+    rows = physical_rows(path, taken={"villeneuve"}, never=frozenset({"orange"}))
+    names = {row["id"]: row["names"].split("|") for row in rows}
+    assert names == {
+        "ne-lake-grand": ["lac de Grandval"],
+        "ne-river-major": ["Majeure", "Majorriver", "Majorstrom"],
+        "ne-river-word": ["fleuve Orange"],
+    }
+    label = {row["id"]: row["name"] for row in rows}
+    assert label["ne-lake-grand"] == "Lac de Grandval"
+    assert label["ne-river-word"] == "Fleuve Orange"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Euphrate", "river"),
+        ("l'Euphrate", "river"),
+        ("Danube", "river"),
+        ("Dniepr", "river"),
+        ("lac de Van", "lake"),
+        ("mont Ararat", "mountain"),
+        ("monts Zagros", "mountain"),
+        ("mer Caspienne", "sea"),
+    ],
+)
+def test_physical_features_are_curated_names(gazetteer: Gazetteer, name: str, kind: str) -> None:
+    assert [p.kind for p in gazetteer.lookup(name)] == [kind]
+    surface = name.removeprefix("l'")
+    assert surface in set(gazetteer.surface_names())  # the span ruler looks for it
+
+
+@pytest.mark.parametrize(
+    ("name", "place_id"),
+    [("Van", "gn-298117"), ("Dnipro", "gn-709930"), ("Tigré", "et-tigray")],
+)
+def test_a_physical_name_leaves_a_curated_place_its_own(
+    gazetteer: Gazetteer, name: str, place_id: str
+) -> None:
+    assert [p.id for p in gazetteer.lookup(name)] == [place_id]
+
+
+@pytest.mark.parametrize("word", ["Tigre", "Orange", "Amour", "Nelson", "Lena", "Murray"])
+def test_a_common_word_or_first_name_is_not_a_physical_feature(gazetteer: Gazetteer, word: str) -> None:
+    """ "Tigre" is the common noun (a boxer's nickname), not Tigré without its accent nor the river;
+    "Orange" a company, "Nelson" a first name."""
+    assert gazetteer.lookup(word) == []
+    assert gazetteer.lookup_variant(word) is None
+    assert word not in set(gazetteer.surface_names())

@@ -348,3 +348,79 @@ def test_resolving_many_distinct_places_takes_time_linear_in_their_number() -> N
     assert len(out) == 2000 and all(any("km from another place" in r for r in x.reasons) for x in out)
     ratio = _seconds(lambda: large[0].resolve(large[1])) / _seconds(lambda: small[0].resolve(small[1]))
     assert ratio < 8  # four times the names: about 4 when linear, 16 when quadratic
+
+
+# --- rivers: the stretch near the story ----------------------------------------------------------
+
+RIVER = {
+    "id": "ne-river-longue",
+    "name": "Longue",
+    "kind": "river",
+    "lat": "45.0",
+    "lon": "10.0",
+    "names": "Longue",
+}
+
+
+def _river_resolver(*rows: dict[str, str]) -> Resolver:
+    from geomap.world import PhysicalFeatures
+
+    course = ((40.0, 10.0), (45.0, 10.0), (50.0, 10.0))  # a river 1,100 km long, south to north
+    physical = PhysicalFeatures({}, {}, {"ne-river-longue": course})
+    return Resolver([GazetteerTier(Gazetteer.from_rows([RIVER, *rows]))], physical=physical)
+
+
+@pytest.mark.parametrize(
+    ("town_lat", "river_lat"),
+    [(49.9, 50.0), (40.2, 40.0)],
+)
+def test_a_river_is_placed_at_the_stretch_near_the_articles_places(town_lat: float, river_lat: float) -> None:
+    town = place_row("town-riverside", "Riverside", "town", "XX", town_lat, 10.1, population=5000)
+    out = _river_resolver(town).resolve(mentions("Longue", "Riverside"))
+    [river] = [r.place for r in out if r.place and r.place.kind == "river"]
+    assert (river.lat, river.lon) == (river_lat, 10.0)
+
+
+def test_a_river_is_placed_by_an_ambiguous_name_once_chosen() -> None:
+    """ "le Dniepr près de Kherson": Kherson has namesakes, so it is no anchor, but once chosen it
+    still says which stretch of the river the story is about."""
+    north = place_row("town-twin-north", "Twin", "city", "XX", 49.8, 10.2, population=500_000)
+    far = place_row("town-twin-far", "Twin", "village", "YY", -30.0, 100.0, population=600)
+    out = _river_resolver(north, far).resolve(mentions("Longue", "Twin"))
+    chosen = {r.mention.text: r.place for r in out}
+    assert chosen["Twin"] is not None and chosen["Twin"].id == "town-twin-north"
+    assert chosen["Longue"] is not None and chosen["Longue"].lat == 50.0
+
+
+def test_a_river_without_other_places_stays_where_it_is() -> None:
+    [out] = _river_resolver().resolve(mentions("Longue"))
+    assert out.place is not None and (out.place.lat, out.place.lon) == (45.0, 10.0)
+
+
+def test_a_name_with_its_accent_is_not_the_common_word_without_it() -> None:
+    """ "Tigré" is the Ethiopian region; "Tigre", a common noun, is not it, even asked first."""
+    region = place_row("region-tigre", "Tigré", "region", "ET", 14.0, 38.8, names="Tigré|Tigray")
+    gaz = Gazetteer.from_rows([region], accented_only=frozenset({"tigre"}))
+    res = Resolver([GazetteerTier(gaz)])
+    assert res.candidates("Tigre") == ()
+    assert [p.id for p, _ in res.candidates("Tigré")] == ["region-tigre"]
+    assert [p.id for p, _ in res.candidates("Tigray")] == ["region-tigre"]
+
+
+def test_a_river_follows_the_place_named_closest_to_it_in_the_text() -> None:
+    """A story about a city up north that names the river beside a southern town means the south."""
+    north = place_row("city-north", "Northcity", "city", "XX", 49.9, 10.1, population=900_000)
+    south = place_row("town-south", "Southtown", "town", "XX", 40.1, 10.1, population=5000)
+    out = _river_resolver(north, south).resolve(mentions("Northcity", "Longue", "Southtown"))
+    [river] = [r.place for r in out if r.place and r.place.kind == "river"]
+    assert river.lat == 40.0
+
+
+def test_a_place_far_from_the_river_does_not_say_which_stretch() -> None:
+    """ "sur l'Euphrate, ... soutenues par Ankara": a capital 500 km away names a government, and the
+    river follows the other places of the story."""
+    capital = place_row("city-capital", "Capitale", "city", "XX", 45.0, 20.0, population=900_000)
+    south = place_row("town-south", "Southtown", "town", "XX", 40.1, 10.1, population=5000)
+    out = _river_resolver(capital, south).resolve(mentions("Southtown", "Longue", "Capitale"))
+    [river] = [r.place for r in out if r.place and r.place.kind == "river"]
+    assert river.lat == 40.0
