@@ -11,6 +11,7 @@ The words all of them read come from the lexicon (``geomap/lexicon/<language>/*.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from spacy.tokens import Span
@@ -42,6 +43,46 @@ __all__ = [
     "merge_reports",
     "parse_number",
 ]
+
+
+# A change of control dated more than a year before the article is a recall of who holds the place
+# ("le district, rendu il y a trois ans"), not news; one of the last year is still reported as news,
+# and fighting dated as long ago is still news too (see geomap.guards).
+CONTROL_RECALL_DAYS = 365
+CONTROL_TYPES = frozenset(
+    {
+        "Government regains territory",
+        "Non-state actor overtakes territory",
+        "Non-violent transfer of territory",
+    }
+)
+
+
+# The rule that names no event, only its effect on a place ("Sotk a été touché"): such a sentence
+# often follows the one that names the event ("Des drones ont attaqué la région. Les villages de A
+# et B ont été les plus touchés."), whose type it takes when that type is one of these.
+EFFECT_RULE = "place-hit"
+CARRIED_TYPES = frozenset(
+    {"Armed clash", "Shelling/artillery/missile attack", "Air/drone strike", "Attack on civilians"}
+)
+
+
+def _recalled_control(rule: EventRule, date: dt.date | None, published: dt.date | None) -> bool:
+    """A change of control the sentence dates long before the article: background, not an event."""
+    if rule.sub_event_type not in CONTROL_TYPES or date is None or published is None:
+        return False
+    return (published - date).days > CONTROL_RECALL_DAYS
+
+
+def _carried(plain: str, previous: Span, *, published: dt.date | None, quiet: bool) -> EventRule | None:
+    """The rule of the event the previous sentence reports, when its type can carry over to a
+    sentence that only tells which places were hit."""
+    found = current_event(
+        plain[previous.start_char : previous.end_char].strip(), published=published, quiet=quiet
+    )
+    if found is None or found[0].id == EFFECT_RULE or found[0].sub_event_type not in CARRIED_TYPES:
+        return None
+    return found[0]
 
 
 def _first_sentence(plain: str, sentences: Sequence[Span]) -> str:
@@ -81,10 +122,14 @@ class IncidentDetector:
             if found is None:
                 continue
             rule, trigger_at = found
+            if rule.id == EFFECT_RULE and index > 0:
+                rule = _carried(plain, sentences[index - 1], published=published, quiet=quiet) or rule
             places = self.locate(plain, offset, text, trigger_at, mentions)
             if not places:
                 continue
             date, precision = incident_date(clean, published)
+            if _recalled_control(rule, date, published):
+                continue
             killed, injured = casualties(clean)
             actors = actors_of(clean, self.demonyms)
             for located in places:

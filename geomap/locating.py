@@ -92,6 +92,15 @@ _LOCATIVE_BEFORE = re.compile(
     + _DET,
     re.I,
 )
+# "Sotk a été touché", "Tegh et Kornidzor ont été pilonnés": the subject of a passive attack verb is
+# its target, unless an agent that is no force follows ("touchée par la crise" is no attack; the
+# trigger rules rule those out, and an actor named after "par" is no target either).
+_HIT_AFTER = re.compile(
+    r"^\s*(?:a|ont|avait|avaient|aurait|auraient)\s+"
+    r"(?:aussi\s+|également\s+|encore\s+|de\s+nouveau\s+)?été\s+(?:\w+ment\s+|(?:le|la|les)\s+plus\s+)?"
+    + _any("scene_cues.attack_participle", suffix=r"\b"),
+    re.I,
+)
 # After an actor, "X, Y et Z" are actors too; after a place, "à X et (à|de) Y" are places too.
 _COORDINATION = re.compile(r"^\s*(?:,|et|ou)\s*(?:à|au|en|de|d'|dans)?" + _DET, re.I)
 # Talks, calls and summits: a capital named in such a sentence is the venue, not the scene.
@@ -136,7 +145,8 @@ def locate(
     """
     diplomacy = about_talks(sentence)
     roles: list[str] = []
-    candidates: list[tuple[Located, str]] = []
+    gaps: list[str | None] = []
+    candidates: list[tuple[Located, int]] = []
     previous_end = -1
     for r in sorted(mentions, key=lambda r: r.mention.start):
         assert r.place is not None
@@ -146,7 +156,7 @@ def locate(
         acting = acts(after) or seat_before(before)
         if r.place.kind == "country" and agent_noun_before(before):
             acting = True
-        if locative_before(before) and not acting:
+        if (locative_before(before) or hit_after(after)) and not acting:
             role = "locative"
         elif acting or actor_cue_before(before):
             role = "actor"
@@ -157,6 +167,9 @@ def locate(
         else:
             role = "neutral"
         roles.append(role)
+        gaps.append(gap)
+        if role == "locative" and hit_after(after):
+            _coordinated_subjects(roles, gaps)
         previous_end = r.mention.end
         place = r.place
         if role == "actor" or place.kind in ("continent", "sea"):
@@ -173,8 +186,8 @@ def locate(
         distance = abs((r.mention.start - offset) - trigger_at)
         weight = (2.0 if role == "locative" else 0.5) + (3 - precision) * 0.75 + r.confidence
         weight += 1.0 / (1.0 + distance / 60) - (0.5 if not place.country else 0.0)
-        candidates.append((Located(place, r.mention.text, precision, weight), role))
-    located = [c for c, role in candidates if role == "locative"]
+        candidates.append((Located(place, r.mention.text, precision, weight), len(roles) - 1))
+    located = [c for c, index in candidates if roles[index] == "locative"]
     if located:
         fine = [c for c in located if c.precision < 3]
         return _unique_places(fine) if fine else [max(located, key=lambda c: c.weight)]
@@ -183,6 +196,21 @@ def locate(
     if candidates:
         return [max((c for c, _ in candidates), key=lambda c: c.weight)]
     return []
+
+
+def _coordinated_subjects(roles: list[str], gaps: list[str | None]) -> None:
+    """The names listed before the subject of a passive attack verb share its role ("Sotk, Kornidzor
+    et Tegh ont été visés"): made locative in place, from the last one back."""
+    for index in range(len(roles) - 2, -1, -1):
+        gap = gaps[index + 1]
+        if roles[index] != "neutral" or gap is None or not _COORDINATION.match(gap):
+            return
+        roles[index] = "locative"
+
+
+def hit_after(after: str) -> bool:
+    """The text after a name makes it the subject of a passive attack verb ("a été pilonné"): the target."""
+    return bool(_HIT_AFTER.match(after))
 
 
 def national_area(sentence: str, demonyms: dict[str, Place]) -> Located | None:

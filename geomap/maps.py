@@ -48,6 +48,9 @@ COLOURS = {
     "Ceasefire/agreement": "#2ca02c",
     "Ceasefire violation": "#bcbd22",
     "Displacement": "#17becf",
+    "Government regains territory": "#1a9850",
+    "Non-state actor overtakes territory": "#762a83",
+    "Non-violent transfer of territory": "#dfc27d",
 }
 DEFAULT_COLOUR = "#1f77b4"
 # Above this many incidents the map embeds them as one compact array drawn in the browser.

@@ -114,6 +114,11 @@ def made_incidents() -> list[Incident]:
         incident("Ceasefire/agreement", armenia, id="000000000007"),
         incident("Ceasefire violation", armenia, id="000000000008", actors=("Military Forces of Atlantis",)),
         incident("Displacement", azerbaijan, id="000000000009"),
+        incident("Government regains territory", azerbaijan, id="000000000010",
+                 actors=("Military Forces of Azerbaijan",)),
+        incident("Non-state actor overtakes territory", armenia, id="000000000011",
+                 actors=("Military Forces of Azerbaijan",)),
+        incident("Non-violent transfer of territory", azerbaijan, id="000000000012"),
     ]  # fmt: skip
 
 

@@ -25,6 +25,9 @@ INCURSION = ("Strategic developments", "Border incursion/seizure of positions")
 CEASEFIRE = ("Strategic developments", "Ceasefire/agreement")
 VIOLATION = ("Strategic developments", "Ceasefire violation")
 BLOCKADE = ("Strategic developments", "Blockade/closure")
+REGAINS = ("Battles", "Government regains territory")
+OVERTAKES = ("Battles", "Non-state actor overtakes territory")
+TRANSFER = ("Strategic developments", "Non-violent transfer of territory")
 
 # Gazetteer ids of the places the sentences name.
 TEGH = "gn-174743"
@@ -406,3 +409,213 @@ def test_casualties(
     incident = only_at(incidents(pipeline, text), place_id)
     assert incident.fatalities in fatalities
     assert incident.injured in injured
+
+
+# --- issue 13: coordinated places, places after a noun, impact verbs, changes of control ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "place_ids"),
+    [
+        pytest.param(
+            "Les villages de Sotk, Kornidzor et Tegh ont été touchés par des bombardements.",
+            {SOTK, KORNIDZOR, TEGH},
+            id="les-villages-de-A-B-et-C",
+        ),
+        pytest.param(
+            "Les localités de Sotk, de Kornidzor et de Tegh ont été touchées.",
+            {SOTK, KORNIDZOR, TEGH},
+            id="les-localites-de-A-de-B-et-de-C",
+        ),
+        pytest.param(
+            "Des tirs ont visé Jermuk, Goris et Kapan dans la nuit.",
+            {JERMUK, GORIS, KAPAN},
+            id="vise-A-B-et-C",
+        ),
+        pytest.param(
+            "Sotk, Kornidzor et Tegh ont été visés par l'artillerie.",
+            {SOTK, KORNIDZOR, TEGH},
+            id="A-B-et-C-ont-ete-vises",
+        ),
+        pytest.param("Un drone a frappé Jermuk et Goris.", {JERMUK, GORIS}, id="frappe-A-et-B"),
+    ],
+)
+def test_coordinated_places_each_get_an_incident(pipeline: Pipeline, text: str, place_ids: set[str]) -> None:
+    assert {i.place.id for i in incidents(pipeline, text)} == place_ids
+
+
+@pytest.mark.parametrize(
+    ("text", "place_id"),
+    [
+        pytest.param(
+            "Un tir sur la ville voisine de Goris a fait deux blessés.", GORIS, id="la-ville-voisine-de-X"
+        ),
+        pytest.param(
+            "Des tirs ont été signalés dans la localité frontalière de Sotk.",
+            SOTK,
+            id="la-localite-frontaliere-de-X",
+        ),
+        pytest.param("Le village arménien de Tegh a été bombardé.", TEGH, id="le-village-armenien-de-X"),
+        pytest.param(
+            "Un obus est tombé sur la commune frontalière de Tegh.", TEGH, id="la-commune-frontaliere-de-X"
+        ),
+    ],
+)
+def test_place_after_a_noun_and_its_adjective(pipeline: Pipeline, text: str, place_id: str) -> None:
+    only_at(incidents(pipeline, text), place_id)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "place_id"),
+    [
+        pytest.param(
+            "Sotk a été touché dans la nuit de mardi à mercredi.", SHELLING, SOTK, id="X-a-ete-touche"
+        ),
+        pytest.param("Jermuk a été visée.", SHELLING, JERMUK, id="X-a-ete-visee"),
+        pytest.param("Goris a été pilonné toute la nuit.", SHELLING, GORIS, id="X-a-ete-pilonne"),
+        pytest.param(
+            "Les maisons de Sotk ont été endommagées.", SHELLING, SOTK, id="les-maisons-de-X-endommagees"
+        ),
+        pytest.param("L'école de Goris a été endommagée.", SHELLING, GORIS, id="l-ecole-de-X-endommagee"),
+        pytest.param("Kapan a été frappé par des drones.", DRONE, KAPAN, id="frappe-par-des-drones"),
+        pytest.param(
+            "Des maisons de Sotk ont été endommagées par des tirs.",
+            BATTLE,
+            SOTK,
+            id="endommagees-par-des-tirs",
+        ),
+    ],
+)
+def test_impact_verb_without_an_event_noun(
+    pipeline: Pipeline, text: str, kind: tuple[str, str], place_id: str
+) -> None:
+    incident = only_at(incidents(pipeline, text), place_id)
+    assert (incident.event_type, incident.sub_event_type) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("L'économie de Goris a été durement touchée par la crise.", id="touchee-par-la-crise"),
+        pytest.param("Le maire de Sotk a été visé par une enquête.", id="vise-par-une-enquete"),
+        pytest.param("Kapan a été frappée par la sécheresse.", id="frappee-par-la-secheresse"),
+        pytest.param("La route de Goris a été endommagée par les pluies.", id="endommagee-par-les-pluies"),
+        pytest.param("Le ministre a été touché par les propos tenus à Goris.", id="touche-par-des-propos"),
+        pytest.param(
+            "Le chœur de Goris a repris La Marseillaise en ouverture du concert.", id="a-repris-un-chant"
+        ),
+        pytest.param("Le ministre a pris la parole à Goris devant les élus.", id="a-pris-la-parole"),
+        pytest.param(
+            "La police a libéré Anna Petrossian, retenue en otage à Goris.", id="a-libere-une-personne"
+        ),
+        pytest.param(
+            "Le prix du festival de Goris a été remis à une réalisatrice iranienne.", id="prix-remis-a"
+        ),
+        pytest.param(
+            "Les négociations ont repris lundi à Goris sans avancée notable.",
+            id="les-negociations-ont-repris",
+        ),
+        pytest.param(
+            "Le district de Kalbajar a été remis à l'Azerbaïdjan en novembre 2020, en vertu de l'accord.",
+            id="transfer-recalled-years-later",
+        ),
+        pytest.param(
+            "Selon des rumeurs, les maisons de Sotk auraient été touchées, ce que dément la mairie.",
+            id="auraient-ete-touchees",
+        ),
+        pytest.param("La ligne électrique Goris-Kapan a aussi été endommagée.", id="ligne-A-B-endommagee"),
+    ],
+)
+def test_no_incident_in_look_alikes(pipeline: Pipeline, text: str) -> None:
+    assert incidents(pipeline, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "place_id"),
+    [
+        pytest.param("L'armée a libéré la ville de Fuzuli.", REGAINS, FUZULI, id="a-libere-la-ville-de-X"),
+        pytest.param(
+            "L'armée ukrainienne a repris la ville de Kherson.", REGAINS, KHERSON, id="a-repris-la-ville-de-X"
+        ),
+        pytest.param(
+            "L'armée a repris le contrôle de Fuzuli.", REGAINS, FUZULI, id="a-repris-le-controle-de-X"
+        ),
+        pytest.param("Les forces azerbaïdjanaises ont pris Choucha.", OVERTAKES, SHUSHA, id="ont-pris-X"),
+        pytest.param(
+            "Choucha est tombée aux mains des forces azerbaïdjanaises.",
+            OVERTAKES,
+            SHUSHA,
+            id="est-tombee-aux-mains-de",
+        ),
+        pytest.param(
+            "Le village de Tegh est passé sous le contrôle des forces azerbaïdjanaises.",
+            OVERTAKES,
+            TEGH,
+            id="est-passe-sous-le-controle-de",
+        ),
+        pytest.param("Aghdam a été remis à l'Azerbaïdjan.", TRANSFER, AGHDAM, id="X-a-ete-remis-a"),
+        pytest.param(
+            "Le district de Kalbajar a été remis à l'Azerbaïdjan.",
+            TRANSFER,
+            KALBAJAR_DISTRICT,
+            id="le-district-remis-a",
+        ),
+    ],
+)
+def test_change_of_control(pipeline: Pipeline, text: str, kind: tuple[str, str], place_id: str) -> None:
+    incident = only_at(incidents(pipeline, text), place_id)
+    assert (incident.event_type, incident.sub_event_type) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "place_id", "precision"),
+    [
+        pytest.param(
+            "Les combats se poursuivent dans le Haut-Karabakh.",
+            NAGORNO_KARABAKH,
+            3,
+            id="se-poursuivent-dans-la-region",
+        ),
+        pytest.param(
+            "Des affrontements se poursuivent dans la province de Syunik.",
+            "am-province-syunik",
+            3,
+            id="province-only",
+        ),
+        pytest.param(
+            "Des combats font rage dans le district de Kalbajar.", KALBAJAR_DISTRICT, 2, id="district-only"
+        ),
+    ],
+)
+def test_incident_only_at_a_region_or_district(
+    pipeline: Pipeline, text: str, place_id: str, precision: int
+) -> None:
+    assert only_at(incidents(pipeline, text), place_id).geo_precision == precision
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        pytest.param(
+            "Des bombardements ont visé la région. Les villages de Sotk et Tegh ont été les plus touchés.",
+            SHELLING,
+            id="bombardements-puis-les-plus-touches",
+        ),
+        pytest.param(
+            "Des drones ont attaqué la région dans la nuit. Les villages de Sotk et Tegh ont été touchés.",
+            DRONE,
+            id="drones-puis-touches",
+        ),
+        pytest.param(
+            "Un cessez-le-feu a été conclu lundi. Les villages de Sotk et Tegh ont été touchés.",
+            SHELLING,
+            id="no-carry-from-a-ceasefire",
+        ),
+    ],
+)
+def test_event_in_one_sentence_places_in_the_next(
+    pipeline: Pipeline, text: str, kind: tuple[str, str]
+) -> None:
+    found = incidents(pipeline, text)
+    assert {i.place.id for i in found} == {SOTK, TEGH}
+    assert {(i.event_type, i.sub_event_type) for i in found} == {kind}
