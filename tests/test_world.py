@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from geomap.gazetteer import Gazetteer, name_key
-from geomap.world import MAX_CANDIDATES, WorldIndexError, WorldTier, build_index, default_index_path
+from geomap.world import (
+    MAX_CANDIDATES,
+    WorldIndexError,
+    WorldTier,
+    build_index,
+    default_index_path,
+    remove_old_indexes,
+)
 
 
 def city(
@@ -800,3 +807,13 @@ def test_the_physical_build_is_deterministic(natural_earth: Path, physical_build
     physical_build.main([str(natural_earth), "--output", str(second)])
     assert first.read_bytes() == second.read_bytes()
     assert first.read_text(encoding="utf-8").splitlines()[0] == ",".join(physical_build.COLUMNS)
+
+
+def test_building_the_default_index_removes_those_of_other_versions(tmp_path: Path) -> None:
+    current = tmp_path / "world-v2-100-200.sqlite"
+    older = [tmp_path / "world-v1-100-200.sqlite", tmp_path / "world-v2-99-150.sqlite"]
+    kept = [tmp_path / "world-v2-99-150.sqlite.damaged-20260101T000000", tmp_path / "user-places.sqlite"]
+    for path in [current, *older, *kept]:
+        path.write_bytes(b"x")
+    assert sorted(remove_old_indexes(current)) == sorted(older)
+    assert current.exists() and all(p.exists() for p in kept) and not any(p.exists() for p in older)
