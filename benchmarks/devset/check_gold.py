@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Sanity checks for benchmarks/devset/gold.json against the article texts.
+"""Sanity checks for a dev set's gold.json against its article texts.
+
+    python benchmarks/devset/check_gold.py [DEVSET_FOLDER]   # default: this script's folder
 
 - JSON is valid and every article has exactly one gold object (and vice versa);
 - every "text" and variant occurs in its article as a whole word (after removing a leading l’/d’);
@@ -44,10 +46,11 @@ def occurs(text, form):
 
 
 def main():
-    gold = json.loads((HERE / "gold.json").read_text(encoding="utf-8"))
+    here = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE
+    gold = json.loads((here / "gold.json").read_text(encoding="utf-8"))
     arts = {
         p.stem: p.read_text(encoding="utf-8")
-        for p in (HERE / "articles").iterdir()
+        for p in (here / "articles").iterdir()
         if p.suffix in (".txt", ".md")
     }
     errors = []
