@@ -56,6 +56,7 @@ from geopy.geocoders import GeoNames, Nominatim, Photon
 from geopy.location import Location
 from platformdirs import user_cache_dir
 
+from geomap import sqlite_files
 from geomap.errors import GeocoderError
 from geomap.models import Place
 
@@ -618,7 +619,6 @@ def printable(text: object, *, limit: int = _MESSAGE_LENGTH) -> str:
 
 
 # SQLite's primary result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``).
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
 
 
 class _Damaged(Exception):
@@ -694,17 +694,13 @@ class GeocodeCache:
         try:
             if target != ":memory:":
                 db.execute("PRAGMA journal_mode=WAL")
-                problems = db.execute("PRAGMA quick_check").fetchall()
-                if problems != [("ok",)]:
-                    raise _Damaged(f"integrity check: {problems[0][0] if problems else 'no answer'}")
+                sqlite_files.check(db)
             with db:
                 db.execute(self._SCHEMA)
             db.execute("SELECT provider, domain, query, places, stored_at FROM answers LIMIT 0")
         except sqlite3.Error as error:
             db.close()
-            if error.sqlite_errorcode & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "no such column" in str(
-                error
-            ):
+            if sqlite_files.damaged(error) or "no such column" in str(error):
                 raise _Damaged(str(error)) from error
             raise self._error(error) from error
         except _Damaged:
@@ -714,7 +710,7 @@ class GeocodeCache:
 
     def _error(self, error: sqlite3.Error) -> GeocoderError:
         where = printable(self.path, limit=400)
-        if error.sqlite_errorcode & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        if sqlite_files.busy(error):
             return GeocoderError(
                 f"the geocoder cache {where} is locked by another process (waited {self.lock_timeout:g} s); "
                 "run again once it has finished, or give this run another cache"
@@ -723,23 +719,13 @@ class GeocodeCache:
 
     def _move_aside(self) -> Path:
         assert self.path is not None
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock.now()))
-        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        count = 1
-        while aside.exists():
-            count += 1
-            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{count}")
         try:
-            for suffix in ("", "-wal", "-shm"):  # the journal of a damaged file goes with it
-                source = Path(f"{self.path}{suffix}")
-                if source.exists():
-                    source.replace(Path(f"{aside}{suffix}"))
+            return sqlite_files.move_aside(self.path)  # the journal of a damaged file goes with it
         except OSError as error:
             raise GeocoderError(
                 f"the geocoder cache {printable(self.path, limit=400)} is damaged and cannot be moved "
                 f"aside ({error.strerror or error}); delete it"
             ) from error
-        return aside
 
     def get(self, *, provider: str, domain: str, query: str) -> list[Place] | None:
         """The cached places for ``query`` (``[]`` for a cached "no result"), or ``None`` if absent
@@ -781,7 +767,7 @@ class GeocodeCache:
             self._trouble("written", error)
 
     def _trouble(self, what: str, error: sqlite3.Error) -> None:
-        if error.sqlite_errorcode & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        if sqlite_files.busy(error):
             with contextlib.suppress(sqlite3.Error):  # another run holds it: wait less from now on
                 self._db.execute(f"PRAGMA busy_timeout = {int(min(self.lock_timeout, 1.0) * 1000)}")
         message = "the geocoder cache %s could not be %s (%s); going on without it for this answer"

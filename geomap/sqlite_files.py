@@ -44,7 +44,12 @@ def check(db: sqlite3.Connection) -> None:
 def move_aside(path: Path) -> Path:
     """Rename ``path`` and its journal files to ``PATH.damaged-TIMESTAMP``; the new name."""
     path = Path(path)
-    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    count = 1
+    while aside.exists():  # damaged twice within a second: keep both
+        count += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{count}")
     for suffix in JOURNALS:
         with contextlib.suppress(FileNotFoundError):
             Path(f"{path}{suffix}").replace(Path(f"{aside}{suffix}"))
