@@ -115,6 +115,22 @@ def article_date(article: Article) -> dt.date | None:
     return None
 
 
+_MENTIONED_YEAR = re.compile(r"(?<![\d/.-])(19\d\d|2[01]\d\d)(?![\d/-])")
+
+
+def earliest_publication(article: Article) -> dt.date | None:
+    """The earliest date the article can have been published: its date, or else the first day of the
+    latest year its text names (an undated text naming 2020 and 1992 was written in 2020 or later).
+
+    A lower bound is what the history guard needs: measured from it, an event dated decades before
+    is still history, while a recent one is never taken for history (see ``geomap.guards``)."""
+    if published := article_date(article):
+        return published
+    years = [int(m.group(1)) for m in _MENTIONED_YEAR.finditer(article.text)]
+    years = [y for y in years if EARLIEST.year <= y <= dt.date.today().year]
+    return dt.date(max(years), 1, 1) if years else None
+
+
 def _is_dateline(text: str, match: re.Match[str]) -> bool:
     """Whether the date ``match`` found is a dateline: it opens its line, after at most a short label
     ("Publié le :", "- Le") or an agency dispatch's capitalised place ("SOUMY (Ukraine),"), and

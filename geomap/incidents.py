@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from spacy.tokens import Span
 
 from geomap.actors import FORCE_NOUNS, actors_of, load_demonyms
 from geomap.casualties import MAX_COUNT_DIGITS, MAX_DIGIT_GROUPS, MAX_NUMBER_WORDS, casualties, parse_number
-from geomap.dates import article_date, incident_date
+from geomap.context import ContextModel, default_model
+from geomap.dates import article_date, earliest_publication, incident_date
 from geomap.gazetteer import Gazetteer
 from geomap.guards import current_event, sentence_guarded
 from geomap.ingest import normalise_for_nlp
@@ -85,6 +87,19 @@ def _carried(plain: str, previous: Span, *, published: dt.date | None, quiet: bo
     return found[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A sentence whose trigger fired and survived the guards, before the context model's verdict."""
+
+    offset: int  # where the sentence starts in the article's text
+    text: str  # the sentence as written
+    clean: str  # the same, normalised for reading
+    rule: EventRule
+    trigger_at: int
+    mentions: Sequence[Resolution]
+    probability: float  # that it reports an event (geomap.context)
+
+
 def _first_sentence(plain: str, sentences: Sequence[Span]) -> str:
     """The article's first sentence, its headline when the article has no title."""
     return plain[sentences[0].start_char : sentences[0].end_char].strip() if sentences else ""
@@ -93,15 +108,17 @@ def _first_sentence(plain: str, sentences: Sequence[Span]) -> str:
 class IncidentDetector:
     """Turns one article's sentences and resolved mentions into incidents."""
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    def __init__(self, gazetteer: Gazetteer, *, context: ContextModel | None = None) -> None:
         self.gazetteer = gazetteer
         self.demonyms = load_demonyms(gazetteer)
+        self.context = context or default_model()
 
     def detect(
         self, article: Article, sentences: Sequence[Span], resolutions: Sequence[Resolution]
     ) -> list[Incident]:
         """Every incident of the article, one per (type, place), with all its evidence merged."""
         published = article_date(article)
+        since = earliest_publication(article)  # what history is measured from (see geomap.guards)
         by_sentence: dict[int, list[Resolution]] = {}
         for r in resolutions:
             if r.place is not None:
@@ -109,7 +126,8 @@ class IncidentDetector:
         merged: dict[tuple[str, str], Incident] = {}
         plain = normalise_for_nlp(article.text)  # one character for one: slices of it are clean slices
         headline = normalise_for_nlp(article.title) if article.title else _first_sentence(plain, sentences)
-        quiet = sentence_guarded(headline, published=published)  # an article about no new incident
+        quiet = sentence_guarded(headline, published=since)  # an article about no new incident
+        candidates = []
         for index, sent in enumerate(sentences):
             raw = article.text[sent.start_char : sent.end_char]
             text = raw.strip()
@@ -118,17 +136,28 @@ class IncidentDetector:
             mentions = by_sentence.get(index, [])
             if not mentions and national_area(clean, self.demonyms) is None:
                 continue  # no place to put an event at: no need to look for one
-            found = current_event(clean, published=published, quiet=quiet)  # see geomap.guards
+            found = current_event(clean, published=since, quiet=quiet)  # see geomap.guards
             if found is None:
                 continue
             rule, trigger_at = found
+            context = clean
             if rule.id == EFFECT_RULE and index > 0:
-                rule = _carried(plain, sentences[index - 1], published=published, quiet=quiet) or rule
-            places = self.locate(plain, offset, text, trigger_at, mentions)
+                carried = _carried(plain, sentences[index - 1], published=since, quiet=quiet)
+                if carried is not None:
+                    rule = carried
+                    context = plain[sentences[index - 1].start_char : offset].strip() + " " + clean
+            probability = self.context.probability(context)
+            candidates.append(_Candidate(offset, text, clean, rule, trigger_at, mentions, probability))
+        threshold = self.context.threshold_for([c.probability for c in candidates])
+        for candidate in candidates:
+            if candidate.probability < threshold:
+                continue  # the trigger word is used in another sense (see geomap.context)
+            offset, text, clean, rule = candidate.offset, candidate.text, candidate.clean, candidate.rule
+            places = self.locate(plain, offset, text, candidate.trigger_at, candidate.mentions)
             if not places:
                 continue
             date, precision = incident_date(clean, published)
-            if _recalled_control(rule, date, published):
+            if _recalled_control(rule, date, since):
                 continue
             killed, injured = casualties(clean)
             actors = actors_of(clean, self.demonyms)

