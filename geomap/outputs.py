@@ -48,7 +48,20 @@ STAGING = ".geomap-staging"
 COMPLETE = "COMPLETE"  # the marker: the staged files listed in it are all written
 SUMMARY = "summary.json"
 # Every file a run may write: one left from an earlier run that this run did not write is removed.
-OUTPUT_NAMES = frozenset({"map.html", "articles.jsonl", "map.png", SUMMARY, *format_files(FORMATS)})
+PICTURE_FORMATS = ("png", "svg", "pdf")  # of the static map (geomap.static_map)
+REPORT = "report.html"
+OUTPUT_NAMES = frozenset(
+    {
+        "map.html",
+        "articles.jsonl",
+        REPORT,
+        "timeline.png",
+        "timeline.svg",
+        SUMMARY,
+        *(f"map.{fmt}" for fmt in PICTURE_FORMATS),
+        *format_files(FORMATS),
+    }
+)
 # Temporary files that atomic_write and write_geopackage leave only when their process is killed.
 _STRAY = (".*.tmp", ".geomap.gpkg.*.gpkg", ".geomap.gpkg.*.gpkg-*")  # -journal, -wal, -shm: SQLite's
 log = logging.getLogger("geomap")
@@ -102,13 +115,25 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(counted.items()))
 
 
+@dataclass(frozen=True, slots=True)
+class Pictures:
+    """What a run draws besides map.html: the static map in each of ``formats`` (map.png, .svg,
+    .pdf) at a preset ``size`` of ``geomap.static_map.SIZES`` and an optional ``bbox`` (west, south,
+    east, north), the timeline (timeline.svg, and timeline.png with a PNG map), and report.html."""
+
+    formats: tuple[str, ...] = ()
+    size: str = "a4-landscape"
+    bbox: tuple[float, float, float, float] | None = None
+    report: bool = True
+
+
 def write_outputs(
     result: Result,
     out: Path,
     *,
     title: str = "geomap",
     offline: bool = True,
-    png: bool = False,
+    pictures: Pictures = Pictures(),
     formats: Sequence[str] = DEFAULT_FORMATS,
     settings: Mapping[str, Any] | None = None,
     bom: bool = False,
@@ -116,7 +141,8 @@ def write_outputs(
 ) -> list[Path]:
     """Write map.html, articles.jsonl, the layers in each of ``formats`` (by default geomap.gpkg,
     incidents/places/border/zones/sectors .geojson with their .qml, incidents.csv), summary.json
-    (with ``settings``) and map.png with ``png`` into ``out``, all swapped in together, under the
+    (with ``settings``), and report.html, the timeline and the static map as ``pictures`` says
+    into ``out``, all swapped in together, under the
     lock on ``out``; ``bom`` starts the CSV files with a byte order mark (Excel). With ``database``,
     the layers also go to PostGIS, in one transaction, before anything is swapped in: a database that
     fails leaves the previous files too. Returns the paths written."""
@@ -134,7 +160,7 @@ def write_outputs(
                 staging,
                 title=title,
                 offline=offline,
-                png=png,
+                pictures=pictures,
                 formats=formats,
                 settings=settings,
                 bom=bom,
@@ -199,7 +225,7 @@ def _stage(
     *,
     title: str,
     offline: bool,
-    png: bool,
+    pictures: Pictures,
     formats: Sequence[str],
     settings: Mapping[str, Any] | None,
     bom: bool = False,
@@ -234,11 +260,7 @@ def _stage(
         bom=bom,
         timestamp=export_timestamp(dates),
     )
-    if png:
-        from geomap.maps import render_png
-
-        atomic_write(staging / "map.png", render_png(result.incidents, result.zones, title=title))
-        names.append("map.png")
+    names += _stage_pictures(result, staging, title=title, pictures=pictures, places=list(places.features))
     result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
     document = summary(result, settings=settings)
     if database is not None:
@@ -246,6 +268,42 @@ def _stage(
     document["outputs"] = {name: _described(staging / name) for name in names}
     atomic_write(staging / SUMMARY, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     return [*names, SUMMARY]
+
+
+def _stage_pictures(
+    result: Result, staging: Path, *, title: str, pictures: Pictures, places: Sequence[dict[str, Any]]
+) -> list[str]:
+    """Write the static map, the timeline and report.html into ``staging``; the names written.
+
+    The report's printed pages show the static map (the interactive one does not print), so it is
+    drawn for the report even when no map file is asked for; one drawing serves every format."""
+    if not (pictures.formats or pictures.report):
+        return []
+    from geomap import timeline
+    from geomap.static_map import MapOptions, draw
+
+    names = []
+    options = MapOptions(title=title, size=pictures.size, bbox=pictures.bbox)
+    drawn = draw(result.incidents, result.zones, articles=result.articles, options=options)
+    for fmt in pictures.formats:
+        atomic_write(staging / f"map.{fmt}", drawn.to_bytes(fmt))
+        names.append(f"map.{fmt}")
+    timeline_svg = timeline.render(result.incidents, fmt="svg")
+    atomic_write(staging / "timeline.svg", timeline_svg)
+    names.append("timeline.svg")
+    if "png" in pictures.formats:
+        atomic_write(staging / "timeline.png", timeline.render(result.incidents, fmt="png"))
+        names.append("timeline.png")
+    if pictures.report:
+        from geomap.report import render_result
+
+        drawn_png = (staging / "map.png").read_bytes() if "png" in pictures.formats else drawn.to_bytes("png")
+        page = render_result(
+            result, title=title, place_features=places, timeline=timeline_svg, static_map=drawn_png
+        )
+        atomic_write(staging / REPORT, page)
+        names.append(REPORT)
+    return names
 
 
 @dataclass(frozen=True, slots=True)

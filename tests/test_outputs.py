@@ -26,7 +26,7 @@ from geomap import __version__
 from geomap.cli import cli
 from geomap.export import FIELD_TYPES, LAYER_SPECS
 from geomap.maps import COLOURS
-from geomap.outputs import recover, write_outputs
+from geomap.outputs import Pictures, recover, write_outputs
 
 ARTICLE = """---
 title: Tirs à la frontière
@@ -218,7 +218,7 @@ def test_a_run_killed_while_swapping_is_finished_by_the_next(two_runs, tmp_path:
 def test_stray_temporaries_and_stale_outputs_of_earlier_runs_are_removed(two_runs, tmp_path: Path) -> None:
     first, _ = two_runs
     out = tmp_path / "out"
-    write_outputs(first, out, png=True)
+    write_outputs(first, out, pictures=Pictures(formats=("png",)))
     assert (out / "map.png").exists()
     strays = [out / ".map.html.k3j2.tmp", out / ".geomap.gpkg.x1y2.gpkg"]
     for stray in strays:

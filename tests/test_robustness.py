@@ -41,6 +41,8 @@ OUTPUTS = (
     "incidents.csvt",
     "geomap.gpkg",
     "articles.jsonl",
+    "report.html",
+    "timeline.svg",
     "summary.json",
 )
 # What atomic_write and write_geopackage leave behind when killed: ".<output>.<random>.tmp|gpkg".
@@ -172,9 +174,11 @@ def check_output(path: Path, scratch: Path) -> None:
     elif name == "articles.jsonl":
         assert text == "" or text.endswith("\n")
         assert all(isinstance(json.loads(line)["text"], str) for line in text.splitlines())
-    elif name == "map.html":
+    elif name in ("map.html", "report.html"):
         assert text.lstrip().lower().startswith("<!doctype html>")
         assert text.rstrip().endswith("</html>")
+    elif name == "timeline.svg":
+        assert ET.fromstring(text).tag == "{http://www.w3.org/2000/svg}svg"
     else:  # pragma: no cover - OUTPUTS lists every kind
         raise AssertionError(name)
 

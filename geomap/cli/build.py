@@ -32,6 +32,32 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     return widths
 
 
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value == DEFAULT_SIZE:
+        return value  # drawing modules load matplotlib: only when needed
+    from geomap.static_map import SIZES
+
+    if value not in SIZES:
+        raise click.BadParameter(f"{value!r} is not a size; choose one of {', '.join(SIZES)}")
+    return value
+
+
+def _bbox(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    from geomap.static_map import parse_bbox
+
+    try:
+        return parse_bbox(value)
+    except GeomapError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+DEFAULT_SIZE = "a4-landscape"
+
+
 @click.command()
 @click.argument("inputs", nargs=-1)
 @click.option(
@@ -40,7 +66,7 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("maps"),
     show_default=True,
-    help="Folder for map.html, the GeoJSON files, incidents.csv and summary.json.",
+    help="Folder for map.html, report.html, the GeoJSON files, incidents.csv and summary.json.",
 )
 @click.option("--title", default="geomap incidents", show_default=True, help="Title shown on the map.")
 @click.option(
@@ -61,7 +87,28 @@ def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[flo
     is_flag=True,
     help="Process every article again instead of reusing the results kept in OUT from earlier runs.",
 )
-@click.option("--png", is_flag=True, help="Also write map.png, a static picture for reports.")
+@click.option("--png", is_flag=True, help="Also write map.png and timeline.png, the static map and timeline.")
+@click.option("--svg", is_flag=True, help="Also write map.svg, the static map for editing.")
+@click.option("--pdf", is_flag=True, help="Also write map.pdf, the static map for print.")
+@click.option(
+    "--size",
+    default=DEFAULT_SIZE,
+    show_default=True,
+    callback=_size,
+    help="Size of the static map: a4-landscape, 1920x1080 or 1200x675 (social media).",
+)
+@click.option(
+    "--bbox",
+    metavar="W,S,E,N",
+    callback=_bbox,
+    help="Extent of the static map in degrees (west,south,east,north), instead of the incidents' own.",
+)
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write report.html: map, timeline, sector and incident tables on one printable page.",
+)
 @click.option(
     "--cdn",
     is_flag=True,
@@ -110,6 +157,11 @@ def build(
     out: Path,
     title: str,
     png: bool,
+    svg: bool,
+    pdf: bool,
+    size: str,
+    bbox: tuple[float, float, float, float] | None,
+    report: bool,
     cdn: bool,
     zone_km: tuple[float, ...],
     workers: int,
@@ -125,7 +177,7 @@ def build(
 
     INPUTS are files (.txt, .md, .jsonl, saved .html pages, .rss/.atom/.xml feeds, text files listing
     URLs), folders of them, page or feed URLs, or - for standard input; default: seeds/."""
-    from geomap.outputs import DatabaseTarget, recover, write_outputs
+    from geomap.outputs import DatabaseTarget, Pictures, recover, write_outputs
     from geomap.store import STORE_NAME, ResultStore, StoreError, fingerprint
 
     if not inputs:
@@ -164,7 +216,10 @@ def build(
             "offline": pipeline.settings.geocoder is None,
             "geocoder": pipeline.settings.identity(),
             "title": title,
-            "png": png,
+            "pictures": [f for f, on in (("png", png), ("svg", svg), ("pdf", pdf)) if on],
+            "size": size,
+            "bbox": list(bbox) if bbox else None,
+            "report": report,
             "cdn": cdn,
             "excel": bom,
             "database": repr(database) if database else None,
@@ -174,7 +229,12 @@ def build(
             out,
             title=title,
             offline=not cdn,
-            png=png,
+            pictures=Pictures(
+                formats=tuple(f for f, on in (("png", png), ("svg", svg), ("pdf", pdf)) if on),
+                size=size,
+                bbox=bbox,
+                report=report,
+            ),
             formats=formats,
             settings=settings,
             bom=bom,
