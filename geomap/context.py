@@ -17,6 +17,15 @@ reads any theatre the same way. Numbers are masked too: which date makes an even
 guards' business (``geomap.guards``). (Leaving years out altogether was tried: the model then lost the
 cue of history told without a date the guards can read, and false incidents rose on ordinary news.)
 
+A sentence is not the whole story: "on y voit des villages bombardés" reports an event in a dispatch
+and none in a film review, "la ville était tombée" is news in a war report and history in a feature on
+reconstruction. So a second classifier of the same kind reads the article's headline and lede (its
+first sentences, ``lede``), as an editor sorts copy, and says how likely the article is a report of a
+current event. It is trained on headlines and ledes of the team's own writing (``context/articles/
+*.jsonl``: dispatches, live pages, NGO reports, and the genres that borrow their words: reviews,
+commemorations, fact-checks, sport, economy, diplomacy, drills, forecasts). In an article of another
+genre only the sentences that surely report an event count (``ContextModel.threshold_for``).
+
 The trained model ships in ``geomap/context_model/<language>/``; its ``meta.json`` records the
 digest of the data it was trained on, and the tests fail when the data changed and the model was
 not retrained: ``python -m geomap.context train`` retrains it (deterministic, a few seconds).
@@ -30,8 +39,9 @@ import json
 import random
 import re
 import sys
+import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -45,10 +55,25 @@ THRESHOLD = 0.35  # the probability from which a sentence read alone reports an 
 # analysis ("l'offensive vise à créer une zone tampon"), which alone would look like commentary.
 REPORT_ANCHOR = 0.5
 IN_REPORT_THRESHOLD = 0.05
+# An article whose headline and lede read as another genre (ARTICLE_FLOOR) keeps only the sentences
+# that surely report an event (GENRE_THRESHOLD): a review may still tell of a strike the week before.
+ARTICLE_FLOOR = 0.3
+GENRE_THRESHOLD = 0.8
+# An article that surely is news of a conflict (NEWS_ANCHOR) reads its sentences in that light, as a
+# sure sentence does (REPORT_ANCHOR): "les attaques contre des civils, qui ont fait 11 morts" is news
+# there, commentary in an essay.
+NEWS_ANCHOR = 0.9
+NEWS_THRESHOLD = 0.2
+LEDE_WORDS = 50  # the lede is the headline and the first sentences up to this many words (or LEDE_PARTS)
+LEDE_PARTS = 4
+LEDE_MIN_WORDS = 6
+GENRE_MIN_WORDS = 30  # a shorter text (a line, a brief) shows no genre: it is read sentence by sentence
 EVENT, OTHER = "EVENT", "OTHER"
+SENTENCE_PIPE, ARTICLE_PIPE = "textcat", "article_textcat"
 SEED = 13
 EPOCHS = 12
 HASH_ROWS = 2**17  # rows of the bag-of-words table: collisions are rare at this size, the file is 1 MB
+ARTICLE_HASH_ROWS = 2**16  # the article classifier has fewer, longer examples
 
 # A capitalised word that does not open the sentence is a name (a place, a person, an outlet);
 # all-capital acronyms (ONU, OTAN, AFP) are kept: they are words of the trade.
@@ -56,6 +81,20 @@ _NAME = re.compile(r"(?<=[\s'’«(\"-])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'’
 _DIGITS = re.compile(r"\d+")
 # Code, markup and addresses are not wording: their pieces would only add noise to the sum of weights.
 _NOT_WORDS = re.compile(r"\S*[{}<>\[\]_|\\=#*@$^~`/]\S*")
+# A dispatch's dateline names its town in capitals ("EREVAN, 12 mars (AFP) -"): a name like any other.
+_DATELINE = re.compile(
+    r"^(?:\([^)\n]{2,30}\)\s*"  # (APA) Le ministère...
+    # EREVAN, 3 mai (AFP) -
+    r"|[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’. -]{2,}(?:,[^-–—\n]{0,40})?(?:\s*\([^)\n]{2,30}\))?\s*[-–—]\s*"
+    r"|[A-ZÀ-ÖØ-Þ][\w'’-]*(?: [A-ZÀ-ÖØ-Þ][\w'’-]*)*"  # Kiev (Reuters) - / Bakou, 3 mai 2024 -
+    r"(?:,\s*(?:le\s+)?\d[^-–—\n]{0,30}(?:\s*\([^)\n]{2,30}\))?|\s*\([^)\n]{2,30}\))\s*[-–—]\s*)"
+)
+# A page's furniture that reads like a line of copy: bylines, dates of publication and update.
+_FURNITURE = re.compile(
+    r"\s*(?:publié|mis à jour|modifié|mise à jour|par|texte par|lecture|crédit)\b", re.IGNORECASE
+)
+# Where a lede's sentences end: the model masks each sentence on its own, so that its first word stays.
+_SENTENCE_END = re.compile(r"(?<=[.!?…»])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9(])|\s*\n\s*")
 
 
 class ContextModelError(GeomapError):
@@ -77,19 +116,54 @@ def masked(text: str) -> str:
     return _DIGITS.sub("0", _NAME.sub("Xx", " ".join(_NOT_WORDS.sub(" ", text).split())))
 
 
+def lede(text: str, *, title: str | None = None) -> str:
+    """The headline and the first sentences of an article, one per line, as the article model reads
+    them: up to ``LEDE_WORDS`` words or ``LEDE_PARTS`` sentences, the way an editor reads copy. A
+    saved page's furniture between them ("Publié le : 26/09/2023 - 08:14", "Texte par : AFP", share
+    counts) is not copy: lines of fewer than ``LEDE_MIN_WORDS`` words are skipped after the headline."""
+    parts = [" ".join(title.split())] if title and title.strip() else []
+    words = 0
+    for part in _SENTENCE_END.split(text[: LEDE_WORDS * 30]):
+        if words >= LEDE_WORDS or len(parts) >= LEDE_PARTS:
+            break
+        count = len(part.split())
+        if (count >= LEDE_MIN_WORDS and not _FURNITURE.match(part)) or (not parts and count >= 2):
+            parts.append(" ".join(part.split()))
+            words += count
+    return "\n".join(parts)
+
+
+def masked_lede(text: str) -> str:
+    """A lede (``lede``) as the article model reads it: each line masked on its own, datelines too."""
+    return " | ".join(_masked_line(line.strip()) for line in text.splitlines() if line.strip())
+
+
+def _masked_line(line: str) -> str:
+    dateline = _DATELINE.match(line)
+    return f"Xx - {masked(line[dateline.end() :])}" if dateline else masked(line)
+
+
 def data_files(language: str = DEFAULT_LANGUAGE) -> list[Path]:
     """The labelled sentence files of ``language``, in name order."""
     return sorted((LEXICON_DIR / language / "context").glob("*.jsonl"))
 
 
+def article_files(language: str = DEFAULT_LANGUAGE) -> list[Path]:
+    """The labelled headline-and-lede files of ``language``, in name order."""
+    return sorted((LEXICON_DIR / language / "context" / "articles").glob("*.jsonl"))
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContextModelError(f"{path}: cannot read: {error}") from error
+
+
 def read_sentences(path: Path) -> list[LabelledSentence]:
     """The labelled sentences of one JSONL file; a bad line raises ``ContextModelError``."""
     sentences = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ContextModelError(f"{path}: cannot read: {error}") from error
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(_lines(path), 1):
         if not line.strip():
             continue
         try:
@@ -101,6 +175,36 @@ def read_sentences(path: Path) -> list[LabelledSentence]:
             raise ContextModelError(f"{path}:{number}: needs a non-empty 'text' and a boolean 'event'")
         sentences.append(LabelledSentence(text.strip(), event, str(kind), path.name))
     return sentences
+
+
+def read_articles(path: Path) -> list[LabelledSentence]:
+    """The labelled headlines and ledes of one JSONL file (``title``, ``text``, ``event``, ``genre``),
+    each as its ``lede``; a bad line raises ``ContextModelError``."""
+    articles = []
+    for number, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            title, text, event, genre = (
+                record["title"],
+                record["text"],
+                record["event"],
+                record.get("genre", ""),
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ContextModelError(f"{path}:{number}: not a labelled article: {error}") from error
+        if (
+            not isinstance(title, str)
+            or not isinstance(text, str)
+            or not text.strip()
+            or not isinstance(event, bool)
+        ):
+            raise ContextModelError(
+                f"{path}:{number}: needs a 'title', a non-empty 'text' and a boolean 'event'"
+            )
+        articles.append(LabelledSentence(lede(text, title=title), event, str(genre), path.name))
+    return articles
 
 
 def lexicon_sentences(language: str = DEFAULT_LANGUAGE) -> list[LabelledSentence]:
@@ -131,11 +235,39 @@ def training_sentences(language: str = DEFAULT_LANGUAGE) -> list[LabelledSentenc
     return [s for path in data_files(language) for s in read_sentences(path)] + lexicon_sentences(language)
 
 
-def digest(sentences: Iterable[LabelledSentence]) -> str:
+def other_genres(language: str = DEFAULT_LANGUAGE) -> frozenset[str]:
+    """The genres whose articles report no current incident by their nature (``context/articles/
+    genres.toml``): reviews, commemorations, sport... but not the talks and threats of a conflict."""
+    path = LEXICON_DIR / language / "context" / "articles" / "genres.toml"
+    try:
+        genres = tomllib.loads(path.read_text(encoding="utf-8"))["other"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError) as error:
+        raise ContextModelError(f"{path}: cannot read the list of other genres: {error}") from error
+    return frozenset(genres)
+
+
+def training_articles(language: str = DEFAULT_LANGUAGE) -> list[LabelledSentence]:
+    """Every lede the article model of ``language`` is trained on, labelled as news of a conflict
+    (it reports an event, or its genre is not one of ``other_genres``) or as another genre."""
+    other = other_genres(language)
+    return [
+        replace(a, event=a.event or a.kind not in other)
+        for path in article_files(language)
+        for a in read_articles(path)
+    ]
+
+
+def digest(sentences: Iterable[LabelledSentence], articles: Iterable[LabelledSentence] = ()) -> str:
     """A fingerprint of the training data and settings, recorded with the model."""
     h = hashlib.sha256(f"{SEED} {EPOCHS} {HASH_ROWS} {THRESHOLD}".encode())
     for s in sentences:
         h.update(f"{s.event}\t{s.text}\n".encode())
+    articles = list(articles)
+    if articles:  # a model without an article classifier keeps its old digest
+        settings = (ARTICLE_HASH_ROWS, ARTICLE_FLOOR, GENRE_THRESHOLD, NEWS_ANCHOR, GENRE_MIN_WORDS)
+        h.update(f"articles {settings}\n".encode())
+        for a in articles:
+            h.update(f"{a.event}\t{a.text}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -143,33 +275,53 @@ def _cats(event: bool) -> dict[str, float]:
     return {EVENT: 1.0, OTHER: 0.0} if event else {EVENT: 0.0, OTHER: 1.0}
 
 
-def train(sentences: Sequence[LabelledSentence], *, language: str = DEFAULT_LANGUAGE, seed: int = SEED):
-    """A spaCy pipeline with one ``textcat`` trained on ``sentences`` (deterministic for a seed)."""
+def _bag_of_words(rows: int) -> dict:
+    return {
+        "model": {
+            "@architectures": "spacy.TextCatBOW.v3",
+            "exclusive_classes": True,
+            "ngram_size": 2,
+            "no_output_layer": False,
+            "length": rows,
+        }
+    }
+
+
+def train(
+    sentences: Sequence[LabelledSentence],
+    articles: Sequence[LabelledSentence] = (),
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    seed: int = SEED,
+):
+    """A spaCy pipeline with two ``textcat``: one trained on ``sentences``, one on the ledes of
+    ``articles`` (deterministic for a seed). They share the tokenizer; each is run on its own."""
     import spacy
     from spacy.training import Example
     from spacy.util import fix_random_seed, minibatch
 
     fix_random_seed(seed)
     nlp = spacy.blank(language)
-    config = {
-        "model": {
-            "@architectures": "spacy.TextCatBOW.v3",
-            "exclusive_classes": True,
-            "ngram_size": 2,
-            "no_output_layer": False,
-            "length": HASH_ROWS,
-        }
+    for name, rows in ((SENTENCE_PIPE, HASH_ROWS), (ARTICLE_PIPE, ARTICLE_HASH_ROWS)):
+        textcat = nlp.add_pipe("textcat", name=name, config=_bag_of_words(rows))
+        textcat.add_label(EVENT)
+        textcat.add_label(OTHER)
+    by_pipe = {
+        SENTENCE_PIPE: [
+            Example.from_dict(nlp.make_doc(masked(s.text)), {"cats": _cats(s.event)}) for s in sentences
+        ],
+        ARTICLE_PIPE: [
+            Example.from_dict(nlp.make_doc(masked_lede(a.text)), {"cats": _cats(a.event)}) for a in articles
+        ],
     }
-    textcat = nlp.add_pipe("textcat", config=config)
-    textcat.add_label(EVENT)
-    textcat.add_label(OTHER)
-    examples = [Example.from_dict(nlp.make_doc(masked(s.text)), {"cats": _cats(s.event)}) for s in sentences]
-    nlp.initialize(lambda: examples)
+    nlp.initialize(lambda: by_pipe[SENTENCE_PIPE] + by_pipe[ARTICLE_PIPE])
     order = random.Random(seed)
-    for _ in range(EPOCHS):
-        order.shuffle(examples)
-        for batch in minibatch(examples, size=16):
-            nlp.update(batch, drop=0.1)
+    for name, examples in by_pipe.items():
+        others = [other for other in by_pipe if other != name]
+        for _ in range(EPOCHS):
+            order.shuffle(examples)
+            for batch in minibatch(examples, size=16):
+                nlp.update(batch, drop=0.1, exclude=others)
     return nlp
 
 
@@ -185,15 +337,24 @@ class Scores:
 
 def score(model: ContextModel, sentences: Sequence[LabelledSentence]) -> Scores:
     """The model's accuracy, precision and recall for the event label on ``sentences``."""
-    said = [model.reports_event(s.text) for s in sentences]
-    truth = [s.event for s in sentences]
+    return _scores([model.reports_event(s.text) for s in sentences], [s.event for s in sentences])
+
+
+def _scores(said: Sequence[bool], truth: Sequence[bool]) -> Scores:
     hits = sum(a and b for a, b in zip(said, truth, strict=True))
     return Scores(
-        accuracy=sum(a == b for a, b in zip(said, truth, strict=True)) / max(1, len(sentences)),
+        accuracy=sum(a == b for a, b in zip(said, truth, strict=True)) / max(1, len(truth)),
         precision=hits / max(1, sum(said)),
         recall=hits / max(1, sum(truth)),
-        count=len(sentences),
+        count=len(truth),
     )
+
+
+def score_articles(model: ContextModel, articles: Sequence[LabelledSentence]) -> Scores:
+    """The article classifier's accuracy, precision and recall on held-out ledes: an article "reports
+    an event" unless it reads as another genre (``ARTICLE_FLOOR``)."""
+    said = [(model.article_probability(a.text) or 0.0) >= model.article_floor for a in articles]
+    return _scores(said, [a.event for a in articles])
 
 
 class ContextModel:
@@ -206,11 +367,19 @@ class ContextModel:
         threshold: float = THRESHOLD,
         anchor: float = REPORT_ANCHOR,
         in_report_threshold: float = IN_REPORT_THRESHOLD,
+        article_floor: float = ARTICLE_FLOOR,
+        genre_threshold: float = GENRE_THRESHOLD,
+        news_anchor: float = NEWS_ANCHOR,
+        news_threshold: float = NEWS_THRESHOLD,
     ) -> None:
         self.nlp = nlp
         self.threshold = threshold
         self.anchor = anchor
         self.in_report_threshold = in_report_threshold
+        self.article_floor = article_floor
+        self.genre_threshold = genre_threshold
+        self.news_anchor = news_anchor
+        self.news_threshold = news_threshold
 
     @classmethod
     def from_disk(cls, path: Path) -> ContextModel:
@@ -222,20 +391,41 @@ class ContextModel:
         except (OSError, ValueError) as error:
             raise ContextModelError(f"{path}: cannot load the context model: {error}") from error
 
+    def _probability(self, pipe: str, text: str) -> float:
+        return float(self.nlp.get_pipe(pipe)(self.nlp.make_doc(text)).cats[EVENT])
+
     def probability(self, sentence: str) -> float:
         """How likely the sentence reports a current conflict event, from 0 to 1."""
-        return float(self.nlp(masked(sentence)).cats[EVENT])
+        return self._probability(SENTENCE_PIPE, masked(sentence))
+
+    def article_probability(self, text: str, *, title: str | None = None) -> float | None:
+        """How likely the article is news of a conflict, read from its headline and lede; None when
+        the model has no article classifier or the text is too short to show a genre
+        (``GENRE_MIN_WORDS``): then the article's genre is not read."""
+        if ARTICLE_PIPE not in self.nlp.pipe_names:
+            return None
+        read = lede(text, title=title)
+        if len(read.split()) < GENRE_MIN_WORDS:
+            return None
+        return self._probability(ARTICLE_PIPE, masked_lede(read))
 
     def reports_event(self, sentence: str) -> bool:
         """Whether the sentence, read alone, reports a current conflict event."""
         return self.probability(sentence) >= self.threshold
 
-    def threshold_for(self, probabilities: Sequence[float]) -> float:
-        """The threshold for the trigger sentences of one article, given all their probabilities:
-        lower in an article that surely reports an event (see ``REPORT_ANCHOR``)."""
+    def threshold_for(self, probabilities: Sequence[float], *, article: float | None = None) -> float:
+        """The threshold for the trigger sentences of one article, given all their probabilities and
+        the article's (``article_probability``): higher in an article of another genre (see
+        ``ARTICLE_FLOOR``), lower in one that surely reports an event (see ``REPORT_ANCHOR``) or
+        surely is news of a conflict (see ``NEWS_ANCHOR``)."""
+        if article is not None and article < self.article_floor:
+            return self.genre_threshold
+        threshold = self.threshold
+        if article is not None and article >= self.news_anchor:
+            threshold = min(threshold, self.news_threshold)
         if probabilities and max(probabilities) >= self.anchor:
-            return min(self.threshold, self.in_report_threshold)
-        return self.threshold
+            threshold = min(threshold, self.in_report_threshold)
+        return threshold
 
 
 @cache
@@ -267,15 +457,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["train", "score"])
     parser.add_argument("--language", default=DEFAULT_LANGUAGE)
     args = parser.parse_args(argv)
-    sentences = training_sentences(args.language)
+    sentences, articles = training_sentences(args.language), training_articles(args.language)
     if args.command == "train":
-        model = train(sentences, language=args.language)
-        save(model, MODEL_ROOT / args.language, data_digest=digest(sentences))
-        print(f"trained on {len(sentences)} sentences -> {MODEL_ROOT / args.language}")
+        model = train(sentences, articles, language=args.language)
+        save(model, MODEL_ROOT / args.language, data_digest=digest(sentences, articles))
+        print(
+            f"trained on {len(sentences)} sentences and {len(articles)} ledes -> {MODEL_ROOT / args.language}"
+        )
         return 0
-    held_out = [s for i, s in enumerate(sentences) if i % 5 == 0]
-    model = ContextModel(train([s for i, s in enumerate(sentences) if i % 5], language=args.language))
-    print(score(model, held_out))
+    kept = [s for i, s in enumerate(sentences) if i % 5]
+    model = ContextModel(train(kept, [a for i, a in enumerate(articles) if i % 5], language=args.language))
+    print("sentences", score(model, sentences[::5]))
+    print("articles", score_articles(model, articles[::5]))
     return 0
 
 

@@ -70,6 +70,19 @@ def is_history(sentence: str, *, published: dt.date | None, quiet: bool = False)
     )
 
 
+def continues_history(sentence: str, previous: str, *, published: dt.date | None) -> bool:
+    """Whether an undated sentence goes on telling the history its paragraph's previous sentence
+    dates ("Le 1er février 2008, des colonnes rebelles entrent dans la ville. Pendant deux jours,
+    des obus tombent sur les quartiers."): a narrative keeps its time until a new date is given.
+    Read so only in an article of another genre (a review, a commemoration): a report's undated
+    sentence after a recalled battle is as often the new event ("En 2020, la ville avait été prise.
+    Des tirs l'ont visée mardi." has a date; a report seldom leaves it out, a novel's review seldom
+    gives it)."""
+    if published is None or event_date(sentence, published)[0] is not None or _YEAR.search(sentence):
+        return False
+    return is_history(previous, published=published, quiet=True)
+
+
 def _word_end(sentence: str, at: int) -> int:
     match = _WORD_END.match(sentence, at)
     return match.end() if match else at

@@ -12,6 +12,7 @@ The words all of them read come from the lexicon (``geomap/lexicon/<language>/*.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from geomap.casualties import MAX_COUNT_DIGITS, MAX_DIGIT_GROUPS, MAX_NUMBER_WOR
 from geomap.context import ContextModel, default_model
 from geomap.dates import article_date, earliest_publication, incident_date
 from geomap.gazetteer import Gazetteer
-from geomap.guards import current_event, sentence_guarded
+from geomap.guards import continues_history, current_event, sentence_guarded
 from geomap.ingest import normalise_for_nlp
 from geomap.locating import PRECISION_BY_KIND, Located, locate, national_area
 from geomap.merging import MAX_EVIDENCE_CHARS, merge, merge_reports, with_id
@@ -64,6 +65,7 @@ CONTROL_TYPES = frozenset(
 # often follows the one that names the event ("Des drones ont attaqué la région. Les villages de A
 # et B ont été les plus touchés."), whose type it takes when that type is one of these.
 EFFECT_RULE = "place-hit"
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 CARRIED_TYPES = frozenset(
     {"Armed clash", "Shelling/artillery/missile attack", "Air/drone strike", "Attack on civilians"}
 )
@@ -91,6 +93,7 @@ def _carried(plain: str, previous: Span, *, published: dt.date | None, quiet: bo
 class _Candidate:
     """A sentence whose trigger fired and survived the guards, before the context model's verdict."""
 
+    index: int  # the sentence's rank in the article
     offset: int  # where the sentence starts in the article's text
     text: str  # the sentence as written
     clean: str  # the same, normalised for reading
@@ -98,6 +101,20 @@ class _Candidate:
     trigger_at: int
     mentions: Sequence[Resolution]
     probability: float  # that it reports an event (geomap.context)
+
+
+def _goes_on_with_history(
+    plain: str, sentences: Sequence[Span], candidate: _Candidate, *, published: dt.date | None
+) -> bool:
+    """Whether the candidate's sentence, undated, follows a sentence of its paragraph that tells
+    history (see ``geomap.guards.continues_history``)."""
+    if candidate.index == 0:
+        return False
+    previous = sentences[candidate.index - 1]
+    between = plain[previous.start_char : candidate.offset]
+    if _PARAGRAPH_BREAK.search(between):
+        return False  # a new paragraph starts a new story
+    return continues_history(candidate.clean, between.strip(), published=published)
 
 
 def _first_sentence(plain: str, sentences: Sequence[Span]) -> str:
@@ -147,11 +164,19 @@ class IncidentDetector:
                     rule = carried
                     context = plain[sentences[index - 1].start_char : offset].strip() + " " + clean
             probability = self.context.probability(context)
-            candidates.append(_Candidate(offset, text, clean, rule, trigger_at, mentions, probability))
-        threshold = self.context.threshold_for([c.probability for c in candidates])
+            candidates.append(_Candidate(index, offset, text, clean, rule, trigger_at, mentions, probability))
+        # how likely the article is news of a conflict, from its headline and lede (geomap.context);
+        # a headline the guards rule out (an anniversary, a denial, a book) says another genre outright
+        genre = self.context.article_probability(plain, title=article.title) if candidates else None
+        if quiet and candidates:
+            genre = 0.0
+        threshold = self.context.threshold_for([c.probability for c in candidates], article=genre)
+        other_genre = genre is not None and genre < self.context.article_floor
         for candidate in candidates:
             if candidate.probability < threshold:
                 continue  # the trigger word is used in another sense (see geomap.context)
+            if other_genre and _goes_on_with_history(plain, sentences, candidate, published=since):
+                continue
             offset, text, clean, rule = candidate.offset, candidate.text, candidate.clean, candidate.rule
             places = self.locate(plain, offset, text, candidate.trigger_at, candidate.mentions)
             if not places:

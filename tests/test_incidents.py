@@ -17,7 +17,7 @@ from spacy.tokens import Span
 
 from geomap import guards
 from geomap import incidents as incidents_module
-from geomap.context import default_model
+from geomap.context import ContextModel, default_model
 from geomap.dates import article_date, event_date
 from geomap.incidents import (
     IncidentDetector,
@@ -51,6 +51,10 @@ def only(found: list[Incident]) -> Incident:
 
 def place_ids(found: list[Incident]) -> set[str]:
     return {i.place.id for i in found}
+
+
+def place_names(found: list[Incident]) -> set[str]:
+    return {i.place.name for i in found}
 
 
 # --- where ----------------------------------------------------------------------------------------
@@ -455,7 +459,8 @@ def test_the_evidence_of_an_event_told_again_and_again_is_bounded(gazetteer) -> 
     """Each report merged in copied and searched the whole evidence: 16,000 repeats of one event
     took 9 s, the evidence grew to the article's size and its cost to the square of it."""
     article, sentences, resolutions = _repeated_report(4000)
-    (incident,) = IncidentDetector(gazetteer).detect(article, sentences, resolutions)
+    every_genre = ContextModel(default_model().nlp, article_floor=0.0)  # evidence is tested, not genre
+    (incident,) = IncidentDetector(gazetteer, context=every_genre).detect(article, sentences, resolutions)
     assert incident.evidence.startswith("Rapport 0 : des obus sont tombés sur Berkaber. … Rapport 1 :")
     size = len(incident.evidence)
     assert size < len(article.text) / 3  # not the whole article again
@@ -528,6 +533,43 @@ def test_in_an_article_about_no_new_incident_recent_past_is_background(pipeline:
     assert {i.mention for i in incidents(pipeline, loud)} == {"Kut"}
     assert guards.is_history(background, published=PUBLISHED, quiet=True)
     assert not guards.is_history(background, published=PUBLISHED)
+
+
+def test_a_narrative_keeps_its_date_until_a_new_one() -> None:
+    dated = "Le 1er février 2008, des colonnes rebelles sont entrées dans Kut."
+    undated = "Pendant deux jours, des obus tombent sur les quartiers de Kut."
+    assert guards.continues_history(undated, dated, published=PUBLISHED)
+    assert not guards.continues_history("Mardi, des obus sont tombés sur Kut.", dated, published=PUBLISHED)
+    assert not guards.continues_history("En 2023, des obus tombent sur Kut.", dated, published=PUBLISHED)
+    recent = "Des colonnes rebelles sont entrées dans Kut mardi."
+    assert not guards.continues_history(undated, recent, published=PUBLISHED)
+    assert not guards.continues_history(undated, dated, published=None)
+
+
+REVIEW = "Roman : « Les Deux Rives », une ville sous le feu"
+OLD_ENTRY = "Le 1er février 2008, des colonnes rebelles sont entrées dans Kut."
+NARRATED = "Pendant deux jours, des obus tombent sur les quartiers de Berkaber."
+
+
+def test_in_a_review_the_story_of_an_old_battle_gives_no_incident(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In an article of another genre an undated sentence goes on with its paragraph's history; a
+    new paragraph starts anew. (Every sentence is let through the model here: the rule alone is tested.)"""
+    monkeypatch.setattr(pipeline.detector.context, "genre_threshold", 0.0)
+    assert "Berkaber" not in place_names(incidents(pipeline, f"{REVIEW}\n\n{OLD_ENTRY} {NARRATED}"))
+    assert "Berkaber" in place_names(incidents(pipeline, f"{REVIEW}\n\n{OLD_ENTRY}\n\n{NARRATED}"))
+
+
+def test_under_a_headline_the_guards_rule_out_only_sure_sentences_count(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guarded headline (a denial, a review, an anniversary) says the article is of another genre:
+    its sentences need the model's genre threshold, here out of reach."""
+    body = "Des soldats ont ouvert le feu mardi sur un poste de Berkaber."
+    monkeypatch.setattr(pipeline.detector.context, "genre_threshold", 1.01)
+    assert incidents(pipeline, "Erevan dément tout échange de tirs près de Kut\n\n" + body) == []
+    assert "Berkaber" in place_names(incidents(pipeline, "Des obus tombent sur Kut\n\n" + body))
 
 
 # --- the context model (geomap.context) ------------------------------------------------------------
