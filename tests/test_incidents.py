@@ -535,6 +535,18 @@ def test_in_an_article_about_no_new_incident_recent_past_is_background(pipeline:
     assert not guards.is_history(background, published=PUBLISHED)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "À Erevan, le ministre a rappelé son attachement à l'intégrité territoriale de l'Arménie.",
+        "À Gyumri, la police a lancé mardi une opération de choc contre les vendeurs à la sauvette.",
+    ],
+)
+def test_the_two_false_incidents_named_by_the_accuracy_issue_are_gone(pipeline: Pipeline, text: str) -> None:
+    """Issue #13 found a border incursion at Yerevan and an armed clash at Gyumri in these."""
+    assert incidents(pipeline, text) == []
+
+
 def test_a_narrative_keeps_its_date_until_a_new_one() -> None:
     dated = "Le 1er février 2008, des colonnes rebelles sont entrées dans Kut."
     undated = "Pendant deux jours, des obus tombent sur les quartiers de Kut."
