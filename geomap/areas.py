@@ -1,15 +1,22 @@
-"""The shipped area polygons: countries of the theatre, their admin-1 units and Nagorno-Karabakh.
+"""The shipped area polygons: countries, their admin-1 units, and the curated theatre's regions.
 
-``areas.geojson`` is compiled by ``gazetteer/build.py`` from Natural Earth (public domain), with the
-known errors of its admin-1 layer corrected and validated against GeoNames points.
+``areas.geojson`` is the curated gazetteer's: compiled by ``gazetteer/build.py`` from Natural Earth
+(public domain), with the known errors of its admin-1 layer corrected and validated against GeoNames
+points. ``world_areas.gpkg`` holds every country's outline and admin-1 units (Natural Earth 1:10m,
+simplified as a coverage so that neighbours share their edges exactly), read a few countries at a
+time (:func:`world_areas`). A theatre's zones take both sides of every border from one source
+(:func:`theatre_areas`): two sources' outlines of one border would not meet.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -17,6 +24,9 @@ from shapely.strtree import STRtree
 
 from geomap.errors import GazetteerError
 from geomap.gazetteer import data_dir
+
+if TYPE_CHECKING:
+    from geomap.models import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,15 @@ class Area:
     approximate: bool = False
     note: str = ""
 
+    @property
+    def whole(self) -> bool:
+        """Whether the polygon is the whole area (a country's may be shipped clipped to the theatre)."""
+        return "clipped" not in self.note
+
+
+WORLD_FILE = "world_areas.gpkg"
+_CODE = re.compile(r"[A-Z]{2}")
+
 
 @dataclass(frozen=True, slots=True)
 class Areas:
@@ -41,6 +60,11 @@ class Areas:
 
     def by_id(self, area_id: str) -> Area | None:
         return next((a for a in self.areas if a.id == area_id), None)
+
+    @property
+    def detailed_countries(self) -> frozenset[str]:
+        """The countries whose admin-1 units these areas hold."""
+        return frozenset(a.country for a in self.areas if a.kind != "country" and a.country)
 
     def containing(self, lat: float, lon: float, *, kind: str | None = None) -> list[Area]:
         """The areas that hold the point (lat, lon), optionally of one kind."""
@@ -78,3 +102,65 @@ def default_areas() -> Areas | None:
         return areas_from_geojson(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError) as exc:
         raise GazetteerError(f"{path}: unreadable areas ({exc})") from exc
+
+
+def world_areas(countries: Iterable[str], *, path: Path | None = None) -> Areas:
+    """The outlines and admin-1 units of ``countries`` (ISO alpha-2) from ``world_areas.gpkg``;
+    only those rows are read (an attribute index on ``country``), once per process."""
+    codes = tuple(sorted({c for c in countries if _CODE.fullmatch(c)}))
+    return _world_areas(codes, path or data_dir() / WORLD_FILE)
+
+
+@cache
+def _world_areas(codes: tuple[str, ...], path: Path) -> Areas:
+    import pyogrio
+
+    if not codes:
+        return Areas((), STRtree([]))
+    where = "country IN ({})".format(",".join(f"'{c}'" for c in codes))  # codes are two capitals
+    try:
+        frames = [pyogrio.read_dataframe(path, layer=layer, where=where) for layer in ("admin0", "admin1")]
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise GazetteerError(f"{path}: unreadable world areas ({exc})") from exc
+    areas = [
+        Area(
+            id=str(row.id),
+            name=str(row.name),
+            kind="country" if layer == 0 else str(row.kind),
+            country=str(row.country),
+            geometry=row.geometry,
+        )
+        for layer, frame in enumerate(frames)
+        for row in frame.itertuples(index=False)
+    ]
+    missing = set(codes) - {a.country for a in areas if a.kind == "country"}
+    if missing:
+        raise GazetteerError(f"{path}: no outline for {', '.join(sorted(missing))}")
+    return Areas(tuple(areas), STRtree([a.geometry for a in areas]))
+
+
+def theatre_areas(countries: Iterable[str]) -> Areas:
+    """The areas for zones between ``countries``: the curated areas when they hold the units of every
+    one of them, else the world file's (both sides of every border from one source)."""
+    countries = set(countries)
+    curated = default_areas()
+    if curated is not None and countries <= curated.detailed_countries:
+        return curated
+    return world_areas(countries)
+
+
+@cache
+def map_areas(border_countries: tuple[str, ...], map_countries: tuple[str, ...]) -> Areas:
+    """The outlines and admin-1 units a theatre's maps draw: the curated areas when they hold the
+    border countries' units, else the world file's for the map's countries."""
+    curated = default_areas()
+    if curated is not None and set(border_countries) <= curated.detailed_countries:
+        return curated
+    return world_areas(map_countries)
+
+
+def theatre_map_areas(result: Result) -> Areas | None:
+    """The areas the maps of a run draw: its theatre's (:func:`map_areas`), else the curated ones."""
+    if result.theatre is None:
+        return default_areas()
+    return map_areas(result.theatre.border_countries, result.theatre.map_countries)

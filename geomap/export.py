@@ -133,8 +133,9 @@ FIELD_TYPES: Mapping[str, FieldType] = MappingProxyType(
         "inner_km": "float",
         "width_km": "float",
         "units": "json",
-        "am_unit": "str",
-        "az_unit": "str",
+        "border": "str",
+        "unit_1": "str",
+        "unit_2": "str",
         "incidents": "int",
     }
 )
@@ -360,12 +361,13 @@ LAYER_SPECS: Mapping[str, LayerSpec] = MappingProxyType(
             ),
             LayerSpec(
                 name="border",
-                title="Armenia–Azerbaijan border",
+                title="Borders",
                 geometry_type="MultiLineString",
-                fields=("length_km",),
-                key=None,
-                description="The Armenia–Azerbaijan border (Nakhchivan's included): the boundary the "
-                "two countries' polygons share.",
+                fields=("border", "name", "length_km"),
+                key="border",
+                description="The theatre's borders the zones are measured from, one per pair of countries "
+                "(border: their ISO codes, as AM:AZ; name: the theatre's): the boundary the two "
+                "countries' polygons share, exclaves and islands included.",
             ),
             LayerSpec(
                 name="zones",
@@ -373,18 +375,18 @@ LAYER_SPECS: Mapping[str, LayerSpec] = MappingProxyType(
                 geometry_type="MultiPolygon",
                 fields=("label", "inner_km", "width_km"),
                 key="label",
-                description="Distance bands on both sides of the Armenia–Azerbaijan border, from "
+                description="Distance bands on both sides of the theatre's borders, from "
                 "inner_km to width_km.",
             ),
             LayerSpec(
                 name="sectors",
                 title="Border sectors",
                 geometry_type="MultiPolygon",
-                fields=("name", "units", "am_unit", "az_unit", "length_km", "incidents"),
+                fields=("name", "border", "units", "unit_1", "unit_2", "length_km", "incidents"),
                 key="name",
-                description="Border sectors, one per pair of Armenian and Azerbaijani admin-1 units "
-                "facing each other: the part of the widest zone nearest the sector; incidents counts "
-                "the incidents placed in it.",
+                description="Border sectors, one per pair of admin-1 units facing each other across a "
+                "border (unit_1 on the border's first country's side): the part of the widest zone "
+                "nearest the sector; incidents counts the incidents placed in it.",
             ),
         )
     }

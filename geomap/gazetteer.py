@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -192,8 +193,6 @@ VARIANT_MIN_LETTERS = 5
 VOWEL_SLACK_MIN = 8
 # Places a variant finds together must lie this close, unless they share one name.
 VARIANT_SPREAD_KM = 30.0
-# The countries whose places are matched by spelling family.
-VARIANT_COUNTRIES = frozenset({"AM", "AZ"})
 
 
 @lru_cache(maxsize=1 << 16)
@@ -277,6 +276,17 @@ def data_dir() -> Path:
     if (source / "places.csv").exists():
         return source
     raise GazetteerError("compiled gazetteer not found: run gazetteer/build.py or reinstall geomap")
+
+
+@cache
+def theatre_countries() -> frozenset[str]:
+    """The countries the curated gazetteer covers in detail (``theatre.toml`` of its data): their
+    places are matched by spelling family, ranked first, and checked against their country's outline."""
+    path = data_dir() / "theatre.toml"
+    try:
+        return frozenset(tomllib.loads(path.read_text(encoding="utf-8"))["countries"])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise GazetteerError(f"{path}: unreadable list of the theatre's countries ({exc})") from exc
 
 
 def _int_or(value: str, default: int | None) -> int | None:
@@ -441,7 +451,7 @@ class Gazetteer:
         for key, ids in self.index.items():
             for place_id in ids:
                 place = self.places[place_id]
-                if place.country in VARIANT_COUNTRIES or place.kind in _SETTLEMENTS:
+                if place.country in theatre_countries() or place.kind in _SETTLEMENTS:
                     continue
                 bucket = loose.setdefault(skeleton(key), [])
                 if place_id not in bucket:
@@ -450,7 +460,7 @@ class Gazetteer:
         families: dict[str, dict[tuple[str, str], None]] = {}
         masks: dict[str, dict[tuple[str, str], None]] = {}
         for place_id, names in self.names.items():
-            if self.places[place_id].country not in VARIANT_COUNTRIES:
+            if self.places[place_id].country not in theatre_countries():
                 continue
             for name in names:
                 key = name_key(name)
@@ -634,8 +644,9 @@ def _check_geometry(gaz: Gazetteer, tolerance_km: float) -> list[str]:
     tolerance = tolerance_km / 111.0
     countries = {a.country: a for a in areas.areas if a.kind == "country"}
     units = {a.name: a for a in areas.areas if a.kind in ("province", "district")}
+    theatre = theatre_countries()
     for place in gaz.places.values():
-        if place.country not in ("AM", "AZ") or place.kind in UNBOUNDED_KINDS or place.kind == "country":
+        if place.country not in theatre or place.kind in UNBOUNDED_KINDS or place.kind == "country":
             continue
         if place.id in exceptions:
             continue

@@ -44,6 +44,7 @@ from jinja2 import Template
 from shapely.geometry import shape
 from shapely.ops import polylabel
 
+from geomap.areas import Areas
 from geomap.export import DATA_SOURCES
 from geomap.gazetteer import capitals, data_dir
 from geomap.ingest import http_url
@@ -164,16 +165,24 @@ def build_map(
     *,
     title: str = "geomap",
     zones: dict[str, Any] | None = None,
+    areas: Areas | None = None,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
-    """A map with layers for the basemap, border zones, places and incidents, a legend and a
-    layer control; fitted to the incidents."""
+    """A map with layers for the basemap (``areas``: the theatre's outlines and admin-1 units, by
+    default the curated gazetteer's), border zones, places and incidents, a legend and a layer
+    control; fitted to the incidents, else to ``extent`` (west, south, east, north: the theatre's)."""
     fmap = folium.Map(
-        location=[40.0, 45.5], zoom_start=7, tiles=None, max_zoom=18, control_scale=True, prefer_canvas=False
+        location=_centre(incidents, zones),
+        zoom_start=7,
+        tiles=None,
+        max_zoom=18,
+        control_scale=True,
+        prefer_canvas=False,
     )
     fmap.default_js, fmap.default_css = LEAFLET_ONLY_JS, LEAFLET_ONLY_CSS
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=True).add_to(fmap)
     DataAttribution().add_to(fmap)
-    _add_basemap(fmap)
+    _add_basemap(fmap, areas)
     if zones is not None:
         _add_zones(fmap, zones)
     PlaceLabels(place_labels(incidents)).add_to(fmap)
@@ -219,6 +228,9 @@ def build_map(
         framed = [i for i in incidents if i.geo_precision < 3] or list(incidents)
         lats, lons = [i.place.lat for i in framed], [i.place.lon for i in framed]
         fmap.fit_bounds([[min(lats) - 0.3, min(lons) - 0.3], [max(lats) + 0.3, max(lons) + 0.3]])
+    elif extent is not None:
+        west, south, east, north = extent
+        fmap.fit_bounds([[south, west], [north, east]])
     return fmap
 
 
@@ -315,16 +327,34 @@ def _add_compact_incidents(fmap: folium.Map, incidents: Sequence[Incident]) -> N
     )
 
 
-def _add_basemap(fmap: folium.Map) -> None:
+def _centre(incidents: Sequence[Incident], zones: dict[str, Any] | None) -> list[float]:
+    """The map's first centre, before it is fitted: the incidents', else the borders', else the world's."""
+    points = [(i.place.lat, i.place.lon) for i in incidents]
+    if not points and zones:
+        borders = [
+            shapely.geometry.shape(f["geometry"])
+            for f in zones.get("features", [])
+            if (f.get("properties") or {}).get("kind") == "border"
+        ]
+        if borders:
+            west, south, east, north = shapely.union_all(borders).bounds
+            return [round((south + north) / 2, 4), round((west + east) / 2, 4)]
+    if not points:
+        return [20.0, 0.0]
+    lats, lons = zip(*points, strict=True)
+    return [round((min(lats) + max(lats)) / 2, 4), round((min(lons) + max(lons)) / 2, 4)]
+
+
+def _add_basemap(fmap: folium.Map, areas: Areas | None = None) -> None:
     """Country outlines that need no network: the world at 1:110m, the theatre's countries and
-    admin-1 units at 1:10m from the gazetteer's areas."""
+    admin-1 units at 1:10m from ``areas`` (the curated gazetteer's by default)."""
     from geomap.areas import default_areas
 
     world = _basemap()
-    areas = default_areas()
-    # detailed outlines for the countries shipped whole (Russia's polygon there is clipped)
-    countries = [a for a in areas.areas if a.kind == "country" and a.country != "RU"] if areas else []
-    units = [a for a in areas.areas if a.kind in ("province", "district", "region")] if areas else []
+    areas = areas or default_areas()
+    # detailed outlines for the countries shipped whole (a neighbour's may be clipped to the theatre)
+    countries = [a for a in areas.areas if a.kind == "country" and a.whole] if areas else []
+    units = [a for a in areas.areas if a.kind != "country"] if areas else []
     if world is not None:
         detailed = {a.name for a in countries}
         outlines = [f for f in world["features"] if f["properties"].get("name") not in detailed]
@@ -343,7 +373,7 @@ def _add_basemap(fmap: folium.Map) -> None:
     if units:
         folium.GeoJson(
             _inert_collection([_feature(a.name, a.geometry) for a in units]),
-            name="Provinces and districts (AM, AZ)",
+            name=f"Provinces and districts ({', '.join(sorted({a.country or '' for a in units}))})",
             style_function=lambda _: {"color": "#999999", "weight": 0.6, "fill": False, "dashArray": "2 3"},
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         ).add_to(fmap)
@@ -595,7 +625,7 @@ def _basemap_labels() -> tuple[_Label, ...]:
     shown = {label.text for label in labels}
     # a unit that is a city (Baku, Ganja, Yerevan) is named by the city's own label
     units = [a for a in areas if a.kind in ("province", "district", "region") and a.name not in shown]
-    return (*_country_labels([a for a in detailed if a.country != "RU"]), *_unit_labels(units), *labels)
+    return (*_country_labels([a for a in detailed if a.whole]), *_unit_labels(units), *labels)
 
 
 def _settlement_labels(places: Sequence[Place], countries: Sequence[Area]) -> list[_Label]:
@@ -703,9 +733,10 @@ def _add_zones(fmap: folium.Map, zones: dict[str, Any]) -> None:
             tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=["Zone"]),
         ).add_to(fmap)
     if border:
+        title = next((f["properties"].get("name") for f in border if f["properties"].get("name")), "")
         folium.GeoJson(
             _inert_collection(border),
-            name="Armenia–Azerbaijan border",
+            name=f"{_e(title)} border" if title else "Border",
             style_function=lambda _: {"color": "#000000", "weight": 2.5, "dashArray": "6 4"},
         ).add_to(fmap)
 
@@ -827,7 +858,8 @@ def render_png(
     if areas is not None:
         units = [a.geometry for a in areas.areas if a.kind in ("province", "district")]
         gpd.GeoSeries(units, crs="EPSG:4326").boundary.plot(ax=ax, color="#bbbbbb", linewidth=0.3)
-        countries = [a.geometry for a in areas.areas if a.kind == "country" and a.country in ("AM", "AZ")]
+        detailed = areas.detailed_countries
+        countries = [a.geometry for a in areas.areas if a.kind == "country" and a.country in detailed]
         gpd.GeoSeries(countries, crs="EPSG:4326").boundary.plot(ax=ax, color="#555555", linewidth=0.8)
     if zones is not None:
         for kind, style in (

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from geomap.theatre import Theatre
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -110,7 +112,7 @@ class Incident:
     actors: tuple[str, ...] = ()
     sources: tuple[dict[str, str | None], ...] = ()
     confidence: float = 0.5
-    distance_km: float | None = None  # to the Armenia–Azerbaijan border, when zones were computed
+    distance_km: float | None = None  # to the theatre's nearest border, when zones were computed
     zone: str | None = None
     sector: str | None = None
 
@@ -167,6 +169,8 @@ class Result:
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     zones: dict[str, Any] | None = None  # zones.geojson: border, bands and sectors with incident counts
+    theatre: Theatre | None = None  # the theatre the zones were measured in (geomap.theatre)
+    zone_widths: tuple[float, ...] = ()  # the bands' outer edges, km
     reused: int = 0  # articles whose results came from the incremental store
     skipped_languages: dict[str, int] = field(default_factory=dict)  # articles not read, by language
 

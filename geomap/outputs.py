@@ -232,12 +232,17 @@ def _stage(
     database: DatabaseTarget | None = None,
 ) -> list[str]:
     """Write every output into ``staging``; the names written, summary.json last."""
+    from geomap.areas import theatre_map_areas
     from geomap.maps import build_map, render_map
 
     started = time.perf_counter()
     layers = result_layers(result)
     places = next(layer for layer in layers if layer.name == "places")
-    fmap = build_map(result.incidents, list(places.features), title=title, zones=result.zones)
+    areas = theatre_map_areas(result)
+    extent = result.theatre.extent if result.theatre else None
+    fmap = build_map(
+        result.incidents, list(places.features), title=title, zones=result.zones, areas=areas, extent=extent
+    )
     names = []
     for name, text in (
         ("map.html", render_map(fmap, offline=offline)),
@@ -280,11 +285,13 @@ def _stage_pictures(
     if not (pictures.formats or pictures.report):
         return []
     from geomap import timeline
+    from geomap.areas import theatre_map_areas
     from geomap.static_map import MapOptions, draw
 
     names = []
     options = MapOptions(title=title, size=pictures.size, bbox=pictures.bbox)
-    drawn = draw(result.incidents, result.zones, articles=result.articles, options=options)
+    areas = theatre_map_areas(result)
+    drawn = draw(result.incidents, result.zones, articles=result.articles, options=options, areas=areas)
     for fmt in pictures.formats:
         atomic_write(staging / f"map.{fmt}", drawn.to_bytes(fmt))
         names.append(f"map.{fmt}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -15,19 +16,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from geomap.areas import default_areas
-from geomap.errors import InputError
+from geomap.areas import theatre_areas
+from geomap.errors import GazetteerError, InputError
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import LanguageSkipped, iter_articles
-from geomap.models import Article, DocumentResult, Resolution, Result
+from geomap.models import Article, DocumentResult, Incident, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier
 from geomap.store import ResultStore, document_from, plain
+from geomap.theatre import Theatre
 from geomap.web import WebReader
 from geomap.world import WorldTier
-from geomap.zones import BorderZones, ZoneConfig
+from geomap.zones import BorderZones, ZoneConfig, derive_theatre, empty_zones
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,14 @@ class Pipeline:
         world: bool = True,
         extra_tiers: Sequence[Tier] = (),
         zones: ZoneConfig | None = None,
+        theatre: Theatre | None = None,
         with_zones: bool = True,
     ) -> None:
         self._gazetteer = gazetteer
         self._world = world
         self._extra_tiers = list(extra_tiers)
-        self.zone_config = zones or ZoneConfig()
+        self.zone_config = zones  # None: the theatre's bands
+        self.theatre = theatre  # None: the theatre the incidents are in (geomap.zones.derive_theatre)
         self.with_zones = with_zones
         self._zones: BorderZones | None = None
         # A pipeline built from the defaults can be described, hence rebuilt by workers elsewhere.
@@ -86,6 +90,7 @@ class Pipeline:
         *,
         processes: int = 1,
         zones: ZoneConfig | None = None,
+        theatre: Theatre | None = None,
         with_zones: bool = True,
     ) -> Pipeline:
         """The pipeline ``settings`` describe (the default gazetteer, the world tier, the geocoder),
@@ -95,7 +100,9 @@ class Pipeline:
             from geomap.geocode import GeocoderTier
 
             extra.append(GeocoderTier(settings.geocoder_shared(processes).geocoder))
-        pipeline = cls(world=settings.world, extra_tiers=extra, zones=zones, with_zones=with_zones)
+        pipeline = cls(
+            world=settings.world, extra_tiers=extra, zones=zones, theatre=theatre, with_zones=with_zones
+        )
         pipeline.settings = settings
         return pipeline
 
@@ -127,14 +134,27 @@ class Pipeline:
         _ = (self.extractor, self.resolver, self.detector)  # each cached_property loads its stage
         return self
 
-    def zones(self) -> BorderZones | None:
-        """The border zones stage, built on first use (None when the gazetteer ships no areas)."""
-        if self._zones is None:
-            areas = default_areas()
-            if areas is None:
-                return None
-            self._zones = BorderZones(areas, self.zone_config)
+    def zones(self, incidents: Sequence[Incident] = ()) -> BorderZones | None:
+        """The border zones stage of the pipeline's theatre, or of the one ``incidents`` are in; built
+        once per theatre. None when there is no theatre (the incidents' countries are not neighbours)."""
+        theatre = self.theatre or derive_theatre(incidents)
+        if theatre is None:
+            return None
+        if self._zones is None or self._zones.theatre != theatre:
+            config = self.zone_config or ZoneConfig(theatre.zones_km)
+            self._zones = BorderZones(theatre_areas(theatre.border_countries), theatre, config)
         return self._zones
+
+    def _zones_for(self, incidents: Sequence[Incident]) -> BorderZones | None:
+        """The zones stage for a run: a theatre the user named must be computable (its error
+        stops the run); one derived from the incidents is skipped with a warning when it is not."""
+        if self.theatre is not None:
+            return self.zones(incidents)
+        try:
+            return self.zones(incidents)
+        except GazetteerError as error:
+            print(f"geomap: no border zones: {error}", file=sys.stderr)
+            return None
 
     def documents(self, articles: Iterable[Article], *, incidents: bool = True) -> Iterator[DocumentResult]:
         """Each article's resolved mentions (and incidents), streamed in input order."""
@@ -236,10 +256,14 @@ class Pipeline:
         result.reused = len(reused)
         result.incidents = merge_reports(result.incidents)
         result.timings["nlp_resolve_incidents_s"] = round(time.perf_counter() - started, 3)
-        if self.with_zones and (zones := self.zones()) is not None:
+        if self.with_zones:
             started = time.perf_counter()
-            result.incidents = zones.place(result.incidents)
-            result.zones = zones.geojson(result.incidents)
+            if (zones := self._zones_for(result.incidents)) is not None:
+                result.incidents = zones.place(result.incidents)
+                result.zones = zones.geojson(result.incidents)
+                result.theatre, result.zone_widths = zones.theatre, zones.config.widths_km
+            else:  # no theatre: the same layers, empty, so that a day without incidents keeps its files
+                result.zones = empty_zones()
             result.timings["zones_s"] = round(time.perf_counter() - started, 3)
         result.problems = [str(e) for e in errors]
         for error in errors:

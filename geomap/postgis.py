@@ -154,16 +154,17 @@ LAYERS: tuple[Layer, ...] = (
         columns=(("label", TEXT), ("inner_km", REAL), ("width_km", REAL)),
         id_property="label",
         kind="zone",
-        description="geomap: distance bands on both sides of the Armenia-Azerbaijan border.",
+        description="geomap: distance bands on both sides of the theatre's borders.",
     ),
     Layer(
         name="sectors",
         geometry="MultiPolygon",
         columns=(
             ("name", TEXT),
+            ("border", TEXT),
             ("units", JSONB),
-            ("am_unit", TEXT),
-            ("az_unit", TEXT),
+            ("unit_1", TEXT),
+            ("unit_2", TEXT),
             ("length_km", REAL),
             ("incidents", INTEGER),
         ),
@@ -174,10 +175,10 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         name="border",
         geometry="MultiLineString",
-        columns=(("length_km", REAL),),
+        columns=(("border", TEXT), ("name", TEXT), ("length_km", REAL)),
         id_property=None,
         kind="border",
-        description="geomap: the Armenia-Azerbaijan border line (Natural Earth boundaries).",
+        description="geomap: the theatre's borders, one line per pair of countries (Natural Earth).",
     ),
 )
 _BY_KIND = {layer.kind: layer.name for layer in LAYERS if layer.kind}

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from geomap import __version__
+from geomap.areas import Areas, theatre_map_areas
 from geomap.errors import GeomapError
 from geomap.export import DATA_SOURCES
 from geomap.maps import COLOURS, DEFAULT_COLOUR, safe_url
@@ -212,6 +213,7 @@ def interactive_map(
     *,
     title: str = "geomap",
     zones: dict[str, Any] | None = None,
+    areas: Areas | None = None,
 ) -> str:
     """map.html as the report embeds it: every asset inlined and no online tile layer (the report
     loads nothing; the offline basemap and its outlines stay)."""
@@ -219,7 +221,7 @@ def interactive_map(
 
     from geomap.maps import build_map, render_map
 
-    fmap = build_map(incidents, list(place_features), title=title, zones=zones)
+    fmap = build_map(incidents, list(place_features), title=title, zones=zones, areas=areas)
     for name, child in list(fmap._children.items()):
         if isinstance(child, folium.TileLayer):
             del fmap._children[name]
@@ -345,8 +347,8 @@ def _incident_rows(incidents: Sequence[Incident]) -> tuple[str, list[list[Any]]]
 def _sector_section(table: SectorTable) -> tuple[str, list[list[Any]]]:
     if not table.rows:
         return (
-            '<p class="note">No border sectors: the zones along the Armenia–Azerbaijan border were not '
-            "computed for this run.</p>",
+            '<p class="note">No border sectors: no border zones were computed for this run (the '
+            "incidents' countries share no border; name one with --border or --theatre).</p>",
             [],
         )
     rows, keys = [], []
@@ -532,7 +534,9 @@ def render_result(
     the places layer, as map.html shows it; without, no map is embedded)."""
     map_html = None
     if place_features is not None:
-        map_html = interactive_map(result.incidents, place_features, title=title, zones=result.zones)
+        map_html = interactive_map(
+            result.incidents, place_features, title=title, zones=result.zones, areas=theatre_map_areas(result)
+        )
     return render(
         result.incidents,
         title=title,

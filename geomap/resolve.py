@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from geomap.gazetteer import Gazetteer, VariantMatch, name_key, written_key
+from geomap.gazetteer import Gazetteer, VariantMatch, name_key, theatre_countries, written_key
 from geomap.models import Mention, Place, Resolution
 from geomap.world import PhysicalFeatures, default_physical, km_apart
 
-THEATRE = frozenset({"AM", "AZ"})
 # A place this far from a river's course or farther says nothing about which stretch a story means.
 RIVER_ANCHOR_KM = 250.0
 # Places too large to say where along a river's course a story is.
@@ -229,7 +228,7 @@ def _variant_match(tier: Tier, name: str) -> VariantMatch | None:
 
 def _strong(place: Place) -> bool:
     """A candidate that settles a name: a country, an area, or any place of the theatre."""
-    return place.kind not in SETTLEMENT_KINDS or place.country in THEATRE
+    return place.kind not in SETTLEMENT_KINDS or place.country in theatre_countries()
 
 
 class Resolver:
@@ -474,7 +473,7 @@ class Resolver:
         if context.names_country(place.country, key):
             score += 1.5
             reasons.append(f"country {place.country} named in the article")
-        if place.country in THEATRE:
+        if place.country in theatre_countries():
             score += 0.5
             reasons.append("in the theatre")
         if source == "gazetteer" and variant is None:

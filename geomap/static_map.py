@@ -48,6 +48,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
+from geomap.areas import Areas
 from geomap.errors import GeomapError
 from geomap.export import DATA_SOURCES
 from geomap.gazetteer import capitals, data_dir
@@ -264,32 +265,39 @@ class _Projection:
         return float(lons[ok].min()), float(lats[ok].min()), float(lons[ok].max()), float(lats[ok].max())
 
 
-@cache
-def _world() -> tuple[tuple[str, BaseGeometry], ...]:
-    """Every country of the basemap, the detailed outline where ``areas.geojson`` has one."""
-    from geomap.areas import default_areas
+@dataclass(frozen=True, slots=True)
+class _Basemap:
+    """The outlines a map draws: every country (the detailed one where the areas have it whole) and
+    the admin-1 units of the areas (not the approximate regions drawn over them)."""
 
-    areas = default_areas()
-    # detailed outlines for the countries shipped whole (Russia's polygon there is clipped)
-    detailed = {a.name: a.geometry for a in (areas.areas if areas else ()) if a.kind == "country"}
-    detailed.pop("Russia", None)
+    world: tuple[tuple[str, BaseGeometry], ...]
+    units: tuple[BaseGeometry, ...]
+
+
+@cache
+def _world_outlines() -> tuple[tuple[str, BaseGeometry], ...]:
+    """Every country of the 1:110m basemap, valid."""
     path = data_dir() / "basemap.geojson"
     world = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"features": []}
     countries = []
     for feature in world["features"]:
+        geometry = shape(feature["geometry"])
         name = str((feature.get("properties") or {}).get("name") or "")
-        geometry = detailed.pop(name, None) or shape(feature["geometry"])
         countries.append((name, geometry if geometry.is_valid else shapely.make_valid(geometry)))
-    countries += sorted(detailed.items())
     return tuple(countries)
 
 
-@cache
-def _admin_units() -> tuple[BaseGeometry, ...]:
+def _basemap(areas: Areas | None) -> _Basemap:
+    """The basemap of ``areas`` (the theatre's; the curated gazetteer's when None)."""
     from geomap.areas import default_areas
 
-    areas = default_areas()
-    return tuple(a.geometry for a in (areas.areas if areas else ()) if a.kind in ("province", "district"))
+    areas = areas if areas is not None else default_areas()
+    shipped = areas.areas if areas else ()
+    detailed = {a.name: a.geometry for a in shipped if a.kind == "country" and a.whole}
+    world = [(name, detailed.pop(name, None) or geometry) for name, geometry in _world_outlines()]
+    world += [(name, g if g.is_valid else shapely.make_valid(g)) for name, g in sorted(detailed.items())]
+    units = tuple(a.geometry for a in shipped if a.kind != "country" and not a.approximate)
+    return _Basemap(tuple(world), units)
 
 
 def _reference_places() -> list[Place]:
@@ -313,7 +321,10 @@ def _fit(extent: tuple[float, float, float, float], aspect: float) -> tuple[floa
 
 
 def _frame(
-    incidents: Sequence[Incident], bbox: tuple[float, float, float, float] | None, aspect: float
+    incidents: Sequence[Incident],
+    bbox: tuple[float, float, float, float] | None,
+    aspect: float,
+    basemap: _Basemap,
 ) -> tuple[_Projection, tuple[float, float, float, float]]:
     """The projection and projected extent: ``bbox``'s, or the incidents' with a margin."""
     if bbox is not None:
@@ -332,8 +343,8 @@ def _frame(
     if framed:
         lons = [i.place.lon for i in framed]
         lats = [i.place.lat for i in framed]
-    else:  # nothing to frame: the theatre of the shipped areas, else the world
-        units = _admin_units()
+    else:  # nothing to frame: the theatre's units, else the world
+        units = basemap.units
         lon0, lat0, lon1, lat1 = (
             shapely.GeometryCollection(list(units)).bounds if units else (-170, -60, 170, 75)
         )
@@ -846,6 +857,7 @@ def _draw_inset(
     projection: _Projection,
     extent: tuple[float, float, float, float],
     focus_points: np.ndarray,
+    world: Sequence[tuple[str, BaseGeometry]],
 ) -> Axes:
     """A locator map: the region around the extent, the countries with incidents shaded, the
     extent as a red frame (both maps share the projection, so the frame is a plain rectangle)."""
@@ -856,7 +868,7 @@ def _draw_inset(
     half = min(max(3.2 * max(x1 - x0, y1 - y0) / 2, 450_000.0), 6_000_000.0)  # not past the antipode
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     region = _fit((cx - half, cy - half, cx + half, cy + half), aspect)
-    geometries = [g for _, g in _world()]
+    geometries = [g for _, g in world]
     tolerance = 0.4 * (region[2] - region[0]) / (rect[2] * figure.get_figwidth() * figure.dpi)
     parts = [g for g in _clipped(geometries, projection, region, tolerance=tolerance) if g is not None]
     focus = [g for g in parts if len(focus_points) and shapely.intersects(g, focus_points).any()]
@@ -1009,12 +1021,14 @@ def draw(
     *,
     articles: Sequence[Article] = (),
     options: MapOptions | None = None,
+    areas: Areas | None = None,
 ) -> StaticMap:
-    """Draw the map of ``incidents`` (see the module's docstring) and say what it shows."""
+    """Draw the map of ``incidents`` (see the module's docstring) and say what it shows; ``areas``
+    are the theatre's outlines and admin-1 units (the curated gazetteer's by default)."""
     options = options or MapOptions()
     size = SIZES[options.size]
     with rc_context({"text.parse_math": False, "font.family": "DejaVu Sans", "font.size": size.font_pt}):
-        return _draw(list(incidents), zones, articles, options, size)
+        return _draw(list(incidents), zones, articles, options, size, _basemap(areas))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1032,16 +1046,19 @@ class _Plan:
     notes: list[str]  # the footer's notes known before the labels are placed
     sources: str  # the footer's last sentence: sources, credits
     labelling_line: bool  # room kept in the footer for the note on labels
+    basemap: _Basemap
 
 
-def _plan(incidents: list[Incident], articles: Sequence[Article], options: MapOptions, size: Size) -> _Plan:
+def _plan(
+    incidents: list[Incident], articles: Sequence[Article], options: MapOptions, size: Size, basemap: _Basemap
+) -> _Plan:
     """The extent, the incidents in view and the footer, whose height fixes the map's (the extent
     is only ever grown to the final map's shape, so what was in view stays in view)."""
     located = [i for i in incidents if not coarse(i)]
     coarse_ones = [i for i in incidents if coarse(i)]
     chars = _Layout(size, 0).chars
     probe = _Layout(size, 3).map_box
-    projection, extent = _frame(located or incidents, options.bbox, probe[3] / probe[2])
+    projection, extent = _frame(located or incidents, options.bbox, probe[3] / probe[2], basemap)
     xs, ys = projection.points([i.place.lon for i in located], [i.place.lat for i in located])
 
     def notes_for(extent: tuple[float, float, float, float]) -> tuple[np.ndarray, list[str]]:
@@ -1076,6 +1093,7 @@ def _plan(incidents: list[Incident], articles: Sequence[Article], options: MapOp
         notes,
         sources,
         labelling_line,
+        basemap,
     )
 
 
@@ -1088,7 +1106,7 @@ def _draw_basemap(
 ) -> tuple[list[tuple[str, BaseGeometry | None]], np.ndarray]:
     """Countries (those holding an incident lighter than their neighbours) and admin-1 units; the
     countries in view by name, and the incidents as shapely points."""
-    world = _world()
+    world = plan.basemap.world
     clipped = _clipped([g for _, g in world], plan.projection, plan.extent, tolerance=tolerance)
     countries = list(zip([n for n, _ in world], clipped, strict=True))
     points = shapely.points(np.column_stack([plan.xs, plan.ys])) if plan.shown else np.empty(0)
@@ -1097,7 +1115,7 @@ def _draw_basemap(
     others = [g for g in in_view if not any(g is f for f in focus)]
     _plot(ax, others, facecolor=LAND, edgecolor="none", zorder=1)
     _plot(ax, focus, facecolor=LAND_FOCUS, edgecolor="none", zorder=1)
-    units = _clipped(_admin_units(), plan.projection, plan.extent, tolerance=tolerance)
+    units = _clipped(plan.basemap.units, plan.projection, plan.extent, tolerance=tolerance)
     _lines(
         ax,
         [g for g in units if g is not None],
@@ -1270,8 +1288,9 @@ def _draw(
     articles: Sequence[Article],
     options: MapOptions,
     size: Size,
+    basemap: _Basemap,
 ) -> StaticMap:
-    plan = _plan(incidents, articles, options, size)
+    plan = _plan(incidents, articles, options, size, basemap)
     layout, (x0, y0, x1, y1) = plan.layout, plan.extent
     figure = Figure(figsize=(size.width_in, size.height_in), dpi=size.dpi, facecolor="white")
     FigureCanvasAgg(figure)
@@ -1302,7 +1321,13 @@ def _draw(
     _draw_texts(figure, plan, options.title, incidents, renderer)
     _, _, inset_w, inset_h = layout.inset_box
     inset = _draw_inset(
-        figure, layout.rect(*layout.inset_box), inset_h / inset_w, plan.projection, plan.extent, points
+        figure,
+        layout.rect(*layout.inset_box),
+        inset_h / inset_w,
+        plan.projection,
+        plan.extent,
+        points,
+        plan.basemap.world,
     )
     counts = Counter(i.sub_event_type for i in plan.shown)
     fatalities = [i.fatalities for i in plan.shown]

@@ -1,38 +1,44 @@
-"""The Armenia–Azerbaijan border, distance bands along it, its sectors, and incidents placed in them.
+"""A theatre's borders, distance bands along them, their sectors, and incidents placed in them.
 
-Every measurement happens in :data:`METRIC_CRS`, an azimuthal equidistant projection centred on the
-border (scale error under 0.02 % along it); every geometry handed back is in WGS84 (EPSG:4326).
-Incident points are built from ``place.lon`` / ``place.lat`` by name, so no axis order is flipped
-here: GeoJSON's [lon, lat] is shapely's (x, y).
+The borders are those of a theatre profile (``geomap.theatre``): the shared boundary of each pair of
+countries, computed from their polygons (``geomap.areas``) and cached across runs. Every measurement
+happens in the theatre's metric CRS: its profile's, or an azimuthal equidistant projection centred on
+the borders (:func:`metric_crs`, scale error under 0.1 % within 500 km); every geometry handed back is in
+WGS84 (EPSG:4326). Incident points are built from ``place.lon`` / ``place.lat`` by name, so no axis
+order is flipped here: GeoJSON's [lon, lat] is shapely's (x, y).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
+from platformdirs import user_cache_dir
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from geomap.areas import Area, Areas
 from geomap.errors import GazetteerError, GeomapError
 from geomap.models import Incident
+from geomap.theatre import DERIVED_SHARE, Border, Theatre, derive
 
 WGS84 = "EPSG:4326"
-#: Azimuthal equidistant projection centred on the middle of the Armenia–Azerbaijan border.
-METRIC_CRS = "+proj=aeqd +lat_0=40.1 +lon_0=45.6 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 #: How far apart (metres) the two countries' boundary vertices may lie and still count as shared.
 SNAP_TOLERANCE_M = 50.0
 #: Length (metres) of the pieces the border is cut into to find the units on either side.
 SEGMENT_M = 250.0
-#: The side of the border whose unit comes first in a sector's name.
-FIRST_SIDE, SECOND_SIDE = "AM", "AZ"
 COORD_DECIMALS = 5
+UNIT_KINDS = ("province", "district", "region", "state", "county", "governorate", "department", "admin1")
 
 
 class ZoneError(GeomapError, ValueError):
@@ -84,12 +90,26 @@ def _country(areas: Areas, code: str) -> BaseGeometry:
     return area.geometry
 
 
-def _to_metric(geometry: BaseGeometry) -> BaseGeometry:
-    return gpd.GeoSeries([geometry], crs=WGS84).to_crs(METRIC_CRS).iloc[0]
+def metric_crs(theatre: Theatre, areas: Areas) -> str:
+    """The theatre's metric CRS: its profile's, else an azimuthal equidistant projection centred on
+    the middle of its border countries' shared boundaries (the bounds of their polygons' meeting)."""
+    if theatre.crs:
+        return theatre.crs
+    boxes = []
+    for border in theatre.borders:
+        first, second = _country(areas, border.first), _country(areas, border.second)
+        boxes.append(shapely.box(*first.intersection(second.buffer(0.05)).bounds))
+    west, south, east, north = shapely.union_all(boxes).bounds
+    lat, lon = round((south + north) / 2, 2), round((west + east) / 2, 2)
+    return f"+proj=aeqd +lat_0={lat:g} +lon_0={lon:g} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 
 
-def _to_wgs84(geometry: BaseGeometry) -> BaseGeometry:
-    return gpd.GeoSeries([geometry], crs=METRIC_CRS).to_crs(WGS84).iloc[0]
+def _to_metric(geometry: BaseGeometry, crs: str) -> BaseGeometry:
+    return gpd.GeoSeries([geometry], crs=WGS84).to_crs(crs).iloc[0]
+
+
+def _to_wgs84(geometry: BaseGeometry, crs: str) -> BaseGeometry:
+    return gpd.GeoSeries([geometry], crs=crs).to_crs(WGS84).iloc[0]
 
 
 def _lines_only(geometry: BaseGeometry) -> BaseGeometry:
@@ -99,29 +119,89 @@ def _lines_only(geometry: BaseGeometry) -> BaseGeometry:
     return shapely.line_merge(shapely.union_all(lines))
 
 
-def border_line(areas: Areas, *, tolerance_m: float = SNAP_TOLERANCE_M) -> BaseGeometry:
-    """The Armenia–Azerbaijan border (Nakhchivan's and the exclaves' included), in WGS84.
+def border_line(
+    areas: Areas, border: Border, *, crs: str, tolerance_m: float = SNAP_TOLERANCE_M
+) -> BaseGeometry:
+    """The border between two countries (their exclaves' and islands' included), in WGS84.
 
-    The shared part of the two countries' boundaries: Azerbaijan's boundary is snapped onto
-    Armenia's within ``tolerance_m`` metres (in :data:`METRIC_CRS`) before the two are intersected,
-    so that polygons digitised independently still yield one line. Raises
+    The shared part of the two countries' boundaries: the second's boundary is snapped onto the
+    first's within ``tolerance_m`` metres (in ``crs``) before the two are intersected, so that
+    polygons digitised independently still yield one line. Raises
     :class:`~geomap.errors.GazetteerError` when either country is missing or they share no boundary.
     """
-    am = _to_metric(_country(areas, FIRST_SIDE)).boundary
-    az = _to_metric(_country(areas, SECOND_SIDE)).boundary
-    shared = _lines_only(am.intersection(shapely.snap(az, am, tolerance_m)))
+    first = _to_metric(_country(areas, border.first), crs).boundary
+    second = _to_metric(_country(areas, border.second), crs).boundary
+    shared = _lines_only(first.intersection(shapely.snap(second, first, tolerance_m)))
     if shared.is_empty:
-        raise GazetteerError(f"areas: {FIRST_SIDE} and {SECOND_SIDE} share no boundary")
-    return _to_wgs84(shared)
+        raise GazetteerError(f"areas: {border.first} and {border.second} share no boundary")
+    return _to_wgs84(shared, crs)
 
 
-def length_km(line: BaseGeometry) -> float:
-    """The length of a WGS84 line in km, measured in :data:`METRIC_CRS`."""
-    return float(_to_metric(line).length / 1000)
+def border_cache_dir() -> Path:
+    """Where computed borders are kept across runs (the user's cache)."""
+    return Path(user_cache_dir("geomap")) / "borders"
+
+
+def cached_border_line(
+    areas: Areas,
+    border: Border,
+    *,
+    crs: str,
+    tolerance_m: float = SNAP_TOLERANCE_M,
+    cache: Path | None = None,
+) -> BaseGeometry:
+    """:func:`border_line`, kept in ``cache`` (:func:`border_cache_dir`) under a digest of both
+    countries' polygons, the CRS and the tolerance: a long border of detailed polygons takes a second
+    to intersect, and the same inputs always give the same line. A damaged entry is computed again."""
+    first, second = _country(areas, border.first), _country(areas, border.second)
+    digest = hashlib.sha256(f"{crs}|{tolerance_m}|".encode())
+    for geometry in (first, second):
+        digest.update(shapely.to_wkb(geometry))
+    path = (cache or border_cache_dir()) / f"{border.first}-{border.second}-{digest.hexdigest()[:16]}.wkb"
+    try:
+        return shapely.from_wkb(path.read_bytes())
+    except (OSError, shapely.errors.GEOSException):
+        pass
+    line = border_line(areas, border, crs=crs, tolerance_m=tolerance_m)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_bytes(shapely.to_wkb(line))
+        os.replace(partial, path)  # never a half-written entry
+    except OSError:
+        pass  # a read-only cache costs only the time to compute it again
+    return line
+
+
+def share_border(areas: Areas, first: str, second: str) -> bool:
+    """Whether two countries of ``areas`` share a stretch of boundary (not a mere point)."""
+    a, b = areas.by_id(f"country-{first.lower()}"), areas.by_id(f"country-{second.lower()}")
+    if a is None or b is None or not a.geometry.intersects(b.geometry.buffer(0.001)):
+        return False
+    near = shapely.snap(b.geometry.boundary, a.geometry.boundary, 0.001)  # degrees: about 100 m
+    return not _lines_only(a.geometry.boundary.intersection(near)).is_empty
+
+
+def derive_theatre(incidents: Sequence[Incident]) -> Theatre | None:
+    """The theatre of these incidents (see ``geomap.theatre.derive``): the borders between the
+    neighbouring countries they happened in."""
+    from geomap.areas import theatre_areas
+
+    counts = Counter(i.place.country for i in incidents if i.place.country)
+    candidates = [c for c, n in counts.items() if n >= DERIVED_SHARE * sum(counts.values())]
+    if len(candidates) < 2:
+        return derive(counts, lambda a, b: False)
+    areas = theatre_areas(candidates)
+    return derive(counts, lambda a, b: share_border(areas, a, b))
+
+
+def length_km(line: BaseGeometry, *, crs: str) -> float:
+    """The length of a WGS84 line in km, measured in ``crs``."""
+    return float(_to_metric(line, crs).length / 1000)
 
 
 def buffer_zones(
-    border: BaseGeometry, widths_km: Sequence[float] = ZoneConfig().widths_km
+    border: BaseGeometry, widths_km: Sequence[float] = ZoneConfig().widths_km, *, crs: str
 ) -> gpd.GeoDataFrame:
     """Nested bands on both sides of ``border``: each band is its buffer minus the inner one.
 
@@ -129,9 +209,9 @@ def buffer_zones(
     (WGS84), innermost band first.
     """
     config = ZoneConfig(tuple(widths_km))
-    metric = gpd.GeoSeries([_to_metric(border)] * len(config.widths_km), crs=METRIC_CRS)
+    metric = gpd.GeoSeries([_to_metric(border, crs)] * len(config.widths_km), crs=crs)
     outer = metric.buffer(1000 * np.asarray(config.widths_km), quad_segs=16)  # one row per width
-    inner = gpd.GeoSeries([shapely.Polygon(), *outer.iloc[:-1]], crs=METRIC_CRS)
+    inner = gpd.GeoSeries([shapely.Polygon(), *outer.iloc[:-1]], crs=crs)
     rings = outer.difference(inner, align=False)
     return gpd.GeoDataFrame(
         {
@@ -145,22 +225,22 @@ def buffer_zones(
 
 
 def _short_name(area: Area) -> str:
-    for suffix in (" Province", " District"):
+    for suffix in (" Province", " District", " Governorate", " Region", " State", " Oblast"):
         if area.name.endswith(suffix):
             return area.name[: -len(suffix)]
     return area.name
 
 
-def _units(areas: Areas, country: str) -> gpd.GeoDataFrame:
+def _units(areas: Areas, country: str, crs: str) -> gpd.GeoDataFrame:
     """The admin-1 units of one country, in the metric CRS."""
-    units = [a for a in areas.areas if a.country == country and a.kind in ("province", "district")]
+    units = [a for a in areas.areas if a.country == country and a.kind in UNIT_KINDS]
     if not units:
         raise GazetteerError(f"areas: no admin-1 units for {country}")
     return gpd.GeoDataFrame(
         {"unit": [a.id for a in units], "short": [_short_name(a) for a in units]},
         geometry=[a.geometry for a in units],
         crs=WGS84,
-    ).to_crs(METRIC_CRS)
+    ).to_crs(crs)
 
 
 def _nearest(
@@ -169,6 +249,11 @@ def _nearest(
     """One row per point, in the points' order: its nearest target (ties, at junctions, go to the first)."""
     joined = gpd.sjoin_nearest(points, targets, how="left", distance_col=distance_col)
     return joined[~joined.index.duplicated(keep="first")].sort_index()
+
+
+def _joined(lines: Sequence[BaseGeometry]) -> BaseGeometry:
+    """One geometry of several borders' lines (one border's line as it is)."""
+    return lines[0] if len(lines) == 1 else shapely.union_all(lines)
 
 
 def _pieces(line: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
@@ -181,86 +266,95 @@ def _pieces(line: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
 
 
 def border_sectors(
-    areas: Areas, border: BaseGeometry | None = None, *, footprint_km: float = ZoneConfig().max_km
+    areas: Areas,
+    lines: Sequence[tuple[Border, BaseGeometry]],
+    *,
+    crs: str,
+    footprint_km: float = ZoneConfig().max_km,
 ) -> gpd.GeoDataFrame:
-    """The border split where the admin-1 units on either side change, one row per pair of units.
+    """The borders split where the admin-1 units on either side change, one row per pair of units.
 
-    Each small piece of the border is given the nearest Armenian and the nearest Azerbaijani unit
-    (spatial joins on the pieces' midpoints); pieces with the same pair are merged, so a pair met
-    twice along the border is one (multi-line) sector. Columns: ``name`` ("Gegharkunik–Kalbajar",
-    Armenian unit first), ``am_unit``, ``az_unit`` (area ids), ``length_km``, ``geometry`` (the
-    sector's line) and ``footprint``: the border buffered by ``footprint_km``, trimmed to the part
-    nearer this sector than any other, so that footprints tile the widest zone without overlapping
-    (an incident assigned to a sector lies in its footprint). All in WGS84; rows run north to south.
+    Each small piece of a border is given the nearest unit of each side (spatial joins on the pieces'
+    midpoints); pieces with the same pair are merged, so a pair met twice along the border is one
+    (multi-line) sector. Columns: ``name`` ("Gegharkunik–Kalbajar", the border's first country's
+    unit first), ``border`` ("AM:AZ"), ``unit_1``, ``unit_2`` (area ids), ``length_km``, ``geometry``
+    (the sector's line) and ``footprint``: the borders buffered by ``footprint_km``, trimmed to the
+    part nearer this sector than any other, so that footprints tile the widest zone without
+    overlapping (an incident assigned to a sector lies in its footprint). All in WGS84; rows run
+    north to south.
     """
-    line = _to_metric(border if border is not None else border_line(areas))
-    segments, midpoints = _pieces(line)
-    pieces = gpd.GeoDataFrame(geometry=midpoints, crs=METRIC_CRS)
-    first = _nearest(pieces, _units(areas, FIRST_SIDE))
-    second = _nearest(pieces, _units(areas, SECOND_SIDE))
-    pieces = gpd.GeoDataFrame(
-        {
-            "name": first["short"].to_numpy() + "–" + second["short"].to_numpy(),
-            "am_unit": first["unit"].to_numpy(),
-            "az_unit": second["unit"].to_numpy(),
-            "length_km": shapely.length(segments) / 1000,
-        },
-        geometry=segments,
-        crs=METRIC_CRS,
+    metric_lines, all_midpoints, frames = [], [], []
+    for border, wgs84_line in lines:
+        line = _to_metric(wgs84_line, crs)
+        segments, midpoints = _pieces(line)
+        pieces = gpd.GeoDataFrame(geometry=midpoints, crs=crs)
+        first = _nearest(pieces, _units(areas, border.first, crs))
+        second = _nearest(pieces, _units(areas, border.second, crs))
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "name": first["short"].to_numpy() + "–" + second["short"].to_numpy(),
+                    "border": str(border),
+                    "unit_1": first["unit"].to_numpy(),
+                    "unit_2": second["unit"].to_numpy(),
+                    "length_km": shapely.length(segments) / 1000,
+                },
+                geometry=segments,
+                crs=crs,
+            )
+        )
+        metric_lines.append(line)
+        all_midpoints.append(midpoints)
+    pieces = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
+    midpoints = np.concatenate(all_midpoints)
+    sectors = pieces.dissolve(
+        by="name", aggfunc={"border": "first", "unit_1": "first", "unit_2": "first", "length_km": "sum"}
     )
-    sectors = pieces.dissolve(by="name", aggfunc={"am_unit": "first", "az_unit": "first", "length_km": "sum"})
     sectors["geometry"] = shapely.line_merge(sectors.geometry.to_numpy())
     sectors = sectors.reset_index()
 
     # Footprints: Voronoi cells of the pieces' midpoints, merged per sector, clipped to the buffer.
+    whole = _joined(metric_lines)
     cells = gpd.GeoDataFrame(
         geometry=shapely.get_parts(
             shapely.voronoi_polygons(
-                shapely.multipoints(midpoints), extend_to=line.buffer(2000 * footprint_km), ordered=True
+                shapely.multipoints(midpoints), extend_to=whole.buffer(2000 * footprint_km), ordered=True
             )
         ),
-        crs=METRIC_CRS,
+        crs=crs,
     )
     cells["name"] = pieces["name"].to_numpy()
     territory = cells.dissolve(by="name").geometry.reindex(sectors["name"])
-    footprint = territory.intersection(line.buffer(1000 * footprint_km, quad_segs=16)).make_valid()
+    footprint = territory.intersection(whole.buffer(1000 * footprint_km, quad_segs=16)).make_valid()
 
-    sectors["footprint"] = gpd.GeoSeries(footprint.to_numpy(), crs=METRIC_CRS).to_crs(WGS84)
+    sectors["footprint"] = gpd.GeoSeries(footprint.to_numpy(), crs=crs).to_crs(WGS84)
     sectors = sectors.set_geometry("geometry").to_crs(WGS84)
     sectors["length_km"] = sectors["length_km"].round(1)
     north = sectors.geometry.bounds["maxy"]
     order = north.sort_values(ascending=False, kind="stable").index
     return sectors.loc[
-        order, ["name", "am_unit", "az_unit", "length_km", "geometry", "footprint"]
+        order, ["name", "border", "unit_1", "unit_2", "length_km", "geometry", "footprint"]
     ].reset_index(drop=True)
 
 
 def assign(
-    incidents: Iterable[Incident],
-    areas: Areas,
-    config: ZoneConfig | None = None,
-    *,
-    border: BaseGeometry | None = None,
-    sectors: gpd.GeoDataFrame | None = None,
+    incidents: Iterable[Incident], sectors: gpd.GeoDataFrame, config: ZoneConfig | None = None, *, crs: str
 ) -> list[ZoneAssignment]:
-    """Each incident's distance to the border, its band and its nearest sector, in incident order.
+    """Each incident's distance to the borders, its band and its nearest sector, in incident order.
 
     One nearest-neighbour spatial join of the incidents' points against the sectors' lines (in
-    :data:`METRIC_CRS`) gives both the distance to the border and the nearest sector. Pass
-    ``border`` and ``sectors`` when already computed, to skip deriving them from ``areas``.
+    ``crs``) gives both the distance to the borders and the nearest sector.
     """
     located = list(incidents)
     if not located:
         return []
     config = config or ZoneConfig()
-    if sectors is None:
-        sectors = border_sectors(areas, border, footprint_km=config.max_km)
     points = gpd.GeoDataFrame(
         {"incident": [i.id for i in located]},
         geometry=gpd.points_from_xy(x=[i.place.lon for i in located], y=[i.place.lat for i in located]),
         crs=WGS84,
-    ).to_crs(METRIC_CRS)
-    lines = sectors[["name", "geometry"]].set_geometry("geometry").to_crs(METRIC_CRS)
+    ).to_crs(crs)
+    lines = sectors[["name", "geometry"]].set_geometry("geometry").to_crs(crs)
     nearest = _nearest(points, lines.rename(columns={"name": "sector"}), distance_col="m")
 
     km = nearest["m"].to_numpy() / 1000
@@ -291,25 +385,35 @@ def _rounded(value: Any) -> Any:
 
 
 def zones_geojson(
-    border: BaseGeometry,
+    lines: Sequence[tuple[Border, BaseGeometry]],
     zones: gpd.GeoDataFrame,
     sectors: gpd.GeoDataFrame,
     counts: Mapping[str, int] | None = None,
+    *,
+    crs: str,
+    title: str = "",
 ) -> dict[str, Any]:
-    """An RFC 7946 FeatureCollection named "zones": the border, the bands and the sectors' footprints.
+    """An RFC 7946 FeatureCollection named "zones": the borders, the bands and the sectors' footprints.
 
-    Properties: the border has ``kind`` "border" and ``length_km``; each band ``kind`` "zone",
-    ``label``, ``inner_km`` and ``width_km``; each sector ``kind`` "sector", ``name``, ``units`` (its
-    Armenian and Azerbaijani area ids), ``am_unit``, ``az_unit``, ``length_km`` and ``incidents``
-    (``counts[name]``, 0 when absent). Coordinates are [lon, lat], rounded to 5 decimals.
+    Properties: each border has ``kind`` "border", ``border`` ("AM:AZ"), ``name`` (the theatre's
+    ``title``) and ``length_km``; each band ``kind`` "zone", ``label``, ``inner_km`` and ``width_km``;
+    each sector ``kind`` "sector", ``name``, ``border``, ``units`` (the area ids of its two sides),
+    ``unit_1``, ``unit_2``, ``length_km`` and ``incidents`` (``counts[name]``, 0 when absent).
+    Coordinates are [lon, lat], rounded to 5 decimals.
     """
     counts = counts or {}
     features: list[dict[str, Any]] = [
         {
             "type": "Feature",
-            "geometry": _geojson_geometry(border),
-            "properties": {"kind": "border", "length_km": round(length_km(border), 1)},
+            "geometry": _geojson_geometry(line),
+            "properties": {
+                "kind": "border",
+                "border": str(border),
+                "name": title,
+                "length_km": round(length_km(line, crs=crs), 1),
+            },
         }
+        for border, line in lines
     ]
     for row in zones.itertuples(index=False):
         features.append(
@@ -332,15 +436,21 @@ def zones_geojson(
                 "properties": {
                     "kind": "sector",
                     "name": row.name,
-                    "units": [row.am_unit, row.az_unit],
-                    "am_unit": row.am_unit,
-                    "az_unit": row.az_unit,
+                    "border": row.border,
+                    "units": [row.unit_1, row.unit_2],
+                    "unit_1": row.unit_1,
+                    "unit_2": row.unit_2,
                     "length_km": float(row.length_km),
                     "incidents": int(counts.get(row.name, 0)),
                 },
             }
         )
     return {"type": "FeatureCollection", "name": "zones", "features": features}
+
+
+def empty_zones() -> dict[str, Any]:
+    """zones.geojson of a run without a theatre: no border, no band, no sector."""
+    return {"type": "FeatureCollection", "name": "zones", "features": []}
 
 
 #: The layer (file and GeoPackage table) each ``kind`` of zones feature is exported to.
@@ -361,23 +471,24 @@ def split_zones(collection: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]
 
 
 class BorderZones:
-    """The zones stage: the border, its bands and sectors computed once, then incidents placed in them."""
+    """The zones stage of one theatre: its borders, bands and sectors computed once, then incidents
+    placed in them."""
 
-    def __init__(self, areas: Areas, config: ZoneConfig | None = None) -> None:
+    def __init__(self, areas: Areas, theatre: Theatre, config: ZoneConfig | None = None) -> None:
         self.areas = areas
-        self.config = config or ZoneConfig()
-        self.border = border_line(areas)
-        self.bands = buffer_zones(self.border, self.config.widths_km)
-        self.sectors = border_sectors(areas, self.border, footprint_km=self.config.max_km)
+        self.theatre = theatre
+        self.config = config or ZoneConfig(theatre.zones_km)
+        self.crs = metric_crs(theatre, areas)
+        self.lines = [(b, cached_border_line(areas, b, crs=self.crs)) for b in theatre.borders]
+        self.border = _joined([line for _, line in self.lines])
+        self.bands = buffer_zones(self.border, self.config.widths_km, crs=self.crs)
+        self.sectors = border_sectors(areas, self.lines, crs=self.crs, footprint_km=self.config.max_km)
 
     def place(self, incidents: Sequence[Incident]) -> list[Incident]:
-        """The incidents with their distance to the border, band and sector filled in (not for those
+        """The incidents with their distance to the borders, band and sector filled in (not for those
         placed at a country or a large region, whose point says nothing of their distance)."""
         located = [i for i in incidents if i.geo_precision < 3]
-        found = {
-            a.incident: a
-            for a in assign(located, self.areas, self.config, border=self.border, sectors=self.sectors)
-        }
+        found = {a.incident: a for a in assign(located, self.sectors, self.config, crs=self.crs)}
         return [
             replace(i, distance_km=a.distance_km, zone=a.zone, sector=a.sector)
             if (a := found.get(i.id))
@@ -386,9 +497,11 @@ class BorderZones:
         ]
 
     def geojson(self, incidents: Sequence[Incident]) -> dict[str, Any]:
-        """zones.geojson: the border, the bands, and the sectors with their incident counts."""
+        """zones.geojson: the borders, the bands, and the sectors with their incident counts."""
         counts: dict[str, int] = {}
         for incident in incidents:
             if incident.sector:
                 counts[incident.sector] = counts.get(incident.sector, 0) + 1
-        return zones_geojson(self.border, self.bands, self.sectors, counts)
+        return zones_geojson(
+            self.lines, self.bands, self.sectors, counts, crs=self.crs, title=self.theatre.title
+        )

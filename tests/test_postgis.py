@@ -39,6 +39,7 @@ from geomap.postgis import (
     redact,
     write_postgis,
 )
+from geomap.theatre import shipped
 from geomap.zones import BorderZones
 
 PG_BIN = Path(os.environ.get("GEOMAP_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -184,7 +185,7 @@ def zoned() -> tuple[list[Incident], dict[str, Any]]:
     """The incidents placed in the real border zones, and zones.geojson for them."""
     areas = default_areas()
     assert areas is not None
-    zones = BorderZones(areas)
+    zones = BorderZones(areas, shipped()["armenia-azerbaijan"])
     placed = zones.place(INCIDENTS)
     return placed, zones.geojson(placed)
 

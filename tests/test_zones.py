@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,12 @@ import shapely
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from geomap.areas import Area, Areas, areas_from_geojson, default_areas
+from geomap.areas import Area, Areas, areas_from_geojson, default_areas, world_areas
 from geomap.errors import GazetteerError, GeomapError
 from geomap.gazetteer import data_dir
 from geomap.models import Incident, Place
+from geomap.theatre import Border, Theatre, shipped
 from geomap.zones import (
-    METRIC_CRS,
     ZoneAssignment,
     ZoneConfig,
     ZoneError,
@@ -27,10 +28,17 @@ from geomap.zones import (
     border_line,
     border_sectors,
     buffer_zones,
+    cached_border_line,
     length_km,
+    metric_crs,
+    share_border,
     split_zones,
     zones_geojson,
 )
+
+THEATRE = shipped()["armenia-azerbaijan"]
+AM_AZ = Border("AM", "AZ")
+METRIC_CRS = THEATRE.crs or ""
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +50,21 @@ def areas() -> Areas:
 
 @pytest.fixture(scope="module")
 def border(areas: Areas) -> BaseGeometry:
-    return border_line(areas)
+    return border_line(areas, AM_AZ, crs=METRIC_CRS)
 
 
 @pytest.fixture(scope="module")
 def zones(border: BaseGeometry) -> gpd.GeoDataFrame:
-    return buffer_zones(border, ZoneConfig().widths_km)
+    return buffer_zones(border, ZoneConfig().widths_km, crs=METRIC_CRS)
 
 
 @pytest.fixture(scope="module")
 def sectors(areas: Areas, border: BaseGeometry) -> gpd.GeoDataFrame:
-    return border_sectors(areas, border)
+    return border_sectors(areas, [(AM_AZ, border)], crs=METRIC_CRS)
+
+
+def km(line: BaseGeometry) -> float:
+    return length_km(line, crs=METRIC_CRS)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +112,8 @@ def metric_area_km2(geometries: gpd.GeoSeries) -> list[float]:
 
 def test_border_length_is_that_of_natural_earth(border: BaseGeometry) -> None:
     assert border.geom_type in ("LineString", "MultiLineString")
-    assert 600 < length_km(border) < 1000
-    assert length_km(border) == pytest.approx(755, abs=10)
+    assert 600 < km(border) < 1000
+    assert km(border) == pytest.approx(755, abs=10)
 
 
 def test_border_is_in_wgs84_and_runs_along_both_countries(areas: Areas, border: BaseGeometry) -> None:
@@ -113,7 +125,7 @@ def test_border_is_in_wgs84_and_runs_along_both_countries(areas: Areas, border: 
 
 def test_border_touches_nakhchivan(areas: Areas, border: BaseGeometry) -> None:
     shared = border.intersection(nakhchivan(areas).boundary.buffer(1e-6))
-    assert length_km(shared) > 150
+    assert km(shared) > 150
 
 
 def test_border_needs_both_countries(areas: Areas) -> None:
@@ -128,7 +140,15 @@ def test_border_needs_both_countries(areas: Areas) -> None:
         }
     )
     with pytest.raises(GazetteerError, match="AZ"):
-        border_line(without_az)
+        border_line(without_az, AM_AZ, crs=METRIC_CRS)
+    assert share_border(areas, "AM", "AZ") and share_border(areas, "AZ", "AM")
+    assert not share_border(areas, "AM", "RU") and not share_border(without_az, "AM", "AZ")
+
+
+def test_a_theatre_without_a_crs_is_measured_in_one_centred_on_its_borders(areas: Areas) -> None:
+    crs = metric_crs(replace(THEATRE, crs=None), areas)
+    assert crs.startswith("+proj=aeqd") and "+lat_0=40" in crs and "+lon_0=45" in crs
+    assert metric_crs(THEATRE, areas) == THEATRE.crs
 
 
 def _props(area: Area) -> dict[str, Any]:
@@ -171,10 +191,9 @@ def test_zone_config_validates_widths() -> None:
 
 
 def test_sectors_cover_the_border(border: BaseGeometry, sectors: gpd.GeoDataFrame) -> None:
-    assert sectors["length_km"].sum() == pytest.approx(length_km(border), rel=0.03)
-    assert length_km(shapely.union_all(sectors.geometry.to_numpy())) == pytest.approx(
-        length_km(border), rel=0.01
-    )
+    assert sectors["length_km"].sum() == pytest.approx(km(border), rel=0.03)
+    assert km(shapely.union_all(sectors.geometry.to_numpy())) == pytest.approx(km(border), rel=0.01)
+    assert set(sectors["border"]) == {"AM:AZ"}
     assert sectors["name"].is_unique
     assert (sectors["length_km"] > 0).all()
 
@@ -183,7 +202,7 @@ def test_sector_names_pair_an_armenian_unit_with_an_azerbaijani_one(
     areas: Areas, sectors: gpd.GeoDataFrame
 ) -> None:
     for row in sectors.itertuples(index=False):
-        am, az = areas.by_id(row.am_unit), areas.by_id(row.az_unit)
+        am, az = areas.by_id(row.unit_1), areas.by_id(row.unit_2)
         assert am is not None and am.country == "AM" and am.kind == "province"
         assert az is not None and az.country == "AZ" and az.kind == "district"
         first, second = row.name.split("–")
@@ -197,11 +216,11 @@ def test_syunik_and_tavush_sectors(areas: Areas, sectors: gpd.GeoDataFrame) -> N
         for a in areas.areas
         if a.kind == "district" and exclave.contains(a.geometry.representative_point())
     }
-    syunik = sectors[sectors["am_unit"] == "am-province-syunik"]
-    with_nakhchivan = set(syunik["az_unit"]) & in_nakhchivan
+    syunik = sectors[sectors["unit_1"] == "am-province-syunik"]
+    with_nakhchivan = set(syunik["unit_2"]) & in_nakhchivan
     assert {"az-district-ordubad", "az-district-julfa", "az-district-shahbuz"} <= with_nakhchivan
     assert {"Syunik–Lachin", "Syunik–Zangilan", "Syunik–Gubadly"} <= set(syunik["name"])
-    tavush = set(sectors.loc[sectors["am_unit"] == "am-province-tavush", "name"])
+    tavush = set(sectors.loc[sectors["unit_1"] == "am-province-tavush", "name"])
     assert {"Tavush–Gazakh", "Tavush–Tovuz"} <= tavush
 
 
@@ -222,7 +241,7 @@ def test_border_villages_get_their_zone_and_sector(
     areas: Areas, sectors: gpd.GeoDataFrame, places: dict[str, dict[str, str]]
 ) -> None:
     ids = ["gn-174743", "border-sotk-mine", "gn-616041", "village-aygepar", "gn-616074", "gn-616052"]
-    result = assign([incident_at(places, i) for i in ids], areas, ZoneConfig(), sectors=sectors)
+    result = assign([incident_at(places, i) for i in ids], sectors, ZoneConfig(), crs=METRIC_CRS)
     by_id = {r.incident: r for r in result}
     assert [r.incident for r in result] == [f"inc-{i}" for i in ids]
 
@@ -240,11 +259,11 @@ def test_border_villages_get_their_zone_and_sector(
     assert yerevan.zone is None and yerevan.sector is None and yerevan.distance_km > 20
 
 
-def test_assign_derives_the_border_itself_and_accepts_nothing(
-    areas: Areas, places: dict[str, dict[str, str]]
+def test_assign_accepts_nothing_and_other_bands(
+    sectors: gpd.GeoDataFrame, places: dict[str, dict[str, str]]
 ) -> None:
-    assert assign([], areas) == []
-    (tegh,) = assign([incident_at(places, "gn-174743")], areas, ZoneConfig((1, 3)))
+    assert assign([], sectors, crs=METRIC_CRS) == []
+    (tegh,) = assign([incident_at(places, "gn-174743")], sectors, ZoneConfig((1, 3)), crs=METRIC_CRS)
     assert tegh.zone == "1–3 km" and tegh.sector == "Syunik–Lachin"
     assert tegh.distance_km == round(tegh.distance_km, 1)
 
@@ -255,7 +274,7 @@ def test_assigned_sector_footprint_holds_the_incident(
     ids = ["gn-174743", "gn-174926", "village-nerkin-hand", "gn-391241", "village-berkaber", "gn-174823"]
     incidents = [incident_at(places, i) for i in ids]
     footprint = dict(zip(sectors["name"], sectors["footprint"], strict=True))
-    for incident, result in zip(incidents, assign(incidents, areas, sectors=sectors), strict=True):
+    for incident, result in zip(incidents, assign(incidents, sectors, crs=METRIC_CRS), strict=True):
         assert result.sector is not None
         assert footprint[result.sector].buffer(1e-4).contains(Point(incident.place.lon, incident.place.lat))
 
@@ -265,7 +284,9 @@ def test_assigned_sector_footprint_holds_the_incident(
 
 @pytest.fixture(scope="module")
 def collection(border: BaseGeometry, zones: gpd.GeoDataFrame, sectors: gpd.GeoDataFrame) -> dict[str, Any]:
-    return zones_geojson(border, zones, sectors, {"Syunik–Lachin": 3})
+    return zones_geojson(
+        [(AM_AZ, border)], zones, sectors, {"Syunik–Lachin": 3}, crs=METRIC_CRS, title=THEATRE.title
+    )
 
 
 def _positions(coordinates: Any) -> list[list[float]]:
@@ -293,6 +314,9 @@ def test_zones_geojson_is_rfc_7946(collection: dict[str, Any], sectors: gpd.GeoD
     sector = next(f for f in collection["features"] if f["properties"].get("name") == "Syunik–Lachin")
     assert sector["properties"]["incidents"] == 3
     assert sector["properties"]["units"] == ["am-province-syunik", "az-district-lachin"]
+    assert sector["properties"]["border"] == "AM:AZ"
+    line = collection["features"][0]["properties"]
+    assert line["border"] == "AM:AZ" and line["name"] == "Armenia–Azerbaijan" and line["length_km"] > 700
     other = next(f for f in collection["features"] if f["properties"].get("name") == "Tavush–Tovuz")
     assert other["properties"]["incidents"] == 0
 
@@ -311,9 +335,10 @@ def test_split_zones_gives_one_geometry_type_and_one_set_of_attributes_per_layer
         )
     assert set(layers["sectors"][0]["properties"]) == {
         "name",
+        "border",
         "units",
-        "am_unit",
-        "az_unit",
+        "unit_1",
+        "unit_2",
         "length_km",
         "incidents",
     }
@@ -332,5 +357,64 @@ def test_zones_geojson_round_trips_through_pyogrio(collection: dict[str, Any], t
         back = pyogrio.read_dataframe(path)
         assert len(back) == len(collection["features"])
         assert back["kind"].tolist() == frame["kind"].tolist()
-        assert set(back["az_unit"].dropna()) == set(frame["az_unit"].dropna())
+        assert set(back["unit_2"].dropna()) == set(frame["unit_2"].dropna())
         assert back.geometry.is_valid.all()
+
+
+# --- the border cache -----------------------------------------------------------------------------
+
+
+def test_a_border_is_computed_once_and_kept_across_runs(
+    areas: Areas, border: BaseGeometry, tmp_path: Path
+) -> None:
+    first = cached_border_line(areas, AM_AZ, crs=METRIC_CRS, cache=tmp_path)
+    (entry,) = tmp_path.glob("AM-AZ-*.wkb")
+    assert first.equals_exact(border, 1e-9)
+    entry.write_bytes(shapely.to_wkb(shapely.LineString([(0, 0), (1, 1)])))  # what a cache hit returns
+    assert cached_border_line(areas, AM_AZ, crs=METRIC_CRS, cache=tmp_path).length == pytest.approx(2**0.5)
+    entry.write_bytes(b"\x01\x02damaged")
+    again = cached_border_line(areas, AM_AZ, crs=METRIC_CRS, cache=tmp_path)
+    assert again.equals_exact(border, 1e-9) and entry.read_bytes() == shapely.to_wkb(again)
+    # another CRS, tolerance or outline is another entry
+    cached_border_line(areas, AM_AZ, crs=METRIC_CRS, tolerance_m=10.0, cache=tmp_path)
+    assert len(list(tmp_path.glob("AM-AZ-*.wkb"))) == 2
+    assert not list(tmp_path.glob(".*"))  # no partial file left
+
+
+# --- any two neighbours, from the world file ------------------------------------------------------
+
+
+def _world_border(first: str, second: str) -> tuple[BaseGeometry, str]:
+    areas = world_areas([first, second])
+    border = Border(first, second)
+    crs = metric_crs(Theatre(name="t", title="t", borders=(border,)), areas)
+    return border_line(areas, border, crs=crs), crs
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "published_km"),
+    # CIA World Factbook land boundaries: borders drawn straight across the desert, which Natural
+    # Earth's 1:10m generalisation leaves whole (mountain and river borders come out 10-25 % short)
+    [("NE", "ML", 838), ("DZ", "NE", 951), ("TD", "LY", 1050), ("TD", "NE", 1196)],
+)
+def test_a_border_between_any_two_neighbours_has_its_published_length(
+    first: str, second: str, published_km: float
+) -> None:
+    line, crs = _world_border(first, second)
+    assert length_km(line, crs=crs) == pytest.approx(published_km, rel=0.03)
+
+
+def test_an_exclave_on_an_island_is_part_of_its_border() -> None:
+    """Timor-Leste meets Indonesia twice on Timor: around the main part and around Oecusse."""
+    line, crs = _world_border("TL", "ID")
+    parts = shapely.get_parts(line)
+    assert len(parts) == 2
+    oecusse = Point(124.36, -9.2)  # (lon, lat)
+    assert min(p.distance(oecusse) for p in parts) < 0.3
+    assert length_km(line, crs=crs) == pytest.approx(206, abs=10)
+
+
+def test_countries_that_only_touch_share_no_border() -> None:
+    areas = world_areas(["BW", "ZM", "AM", "AZ"])
+    assert not share_border(areas, "BW", "ZM")  # the Kazungula point
+    assert share_border(areas, "AM", "AZ")

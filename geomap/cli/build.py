@@ -13,6 +13,7 @@ from geomap.cli.common import make_pipeline, progress, report_problems
 from geomap.cli.options import geocoder_options, is_quiet, verbosity, web_reader
 from geomap.errors import GeomapError
 from geomap.export import DEFAULT_FORMATS, FORMATS, FormatError, parse_formats
+from geomap.theatre import Theatre, TheatreError, for_borders, named, parse_borders, shipped
 from geomap.zones import ZoneConfig
 
 
@@ -23,13 +24,29 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
         raise click.BadParameter(str(exc)) from exc
 
 
-def _widths(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, ...]:
+def _widths(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None  # the theatre's
     try:
         widths = tuple(float(w) for w in value.split(",") if w.strip())
         ZoneConfig(widths)
     except (ValueError, GeomapError) as exc:
         raise click.BadParameter(f"expected increasing positive km like 5,10,20 ({exc})") from exc
     return widths
+
+
+def _theatre(name: str | None, borders: str | None) -> Theatre | None:
+    """The theatre ``--theatre`` or ``--border`` names (not both), or None to derive it."""
+    if name and borders:
+        raise click.UsageError("--theatre and --border name the same thing: give one")
+    try:
+        if name:
+            return named(name)
+        if borders:
+            return for_borders(parse_borders(borders))
+    except TheatreError as exc:
+        raise click.BadParameter(str(exc), param_hint="--theatre" if name else "--border") from exc
+    return None
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -115,11 +132,24 @@ DEFAULT_SIZE = "a4-landscape"
     help="Link Leaflet from its CDN instead of inlining it (smaller file, needs a network).",
 )
 @click.option(
+    "--theatre",
+    "theatre_name",
+    metavar="NAME|FILE",
+    help="The theatre whose borders zones are measured from: a shipped profile ("
+    + ", ".join(shipped())
+    + ") or a profile file. Default: the borders between the countries the incidents are in.",
+)
+@click.option(
+    "--border",
+    "border_spec",
+    metavar="XX:YY[,..]",
+    help="The border(s) to measure zones from, as ISO country pairs (IL:LB, or UA:RU,UA:BY).",
+)
+@click.option(
     "--zone-km",
-    default="5,10,20",
-    show_default=True,
+    default=None,
     callback=_widths,
-    help="Widths of the border zones, in km, comma-separated.",
+    help="Widths of the border zones, in km, comma-separated (default: the theatre's, e.g. 5,10,20).",
 )
 @click.option(
     "--formats",
@@ -163,7 +193,9 @@ def build(
     bbox: tuple[float, float, float, float] | None,
     report: bool,
     cdn: bool,
-    zone_km: tuple[float, ...],
+    theatre_name: str | None,
+    border_spec: str | None,
+    zone_km: tuple[float, ...] | None,
     workers: int,
     scheduler: str | None,
     full: bool,
@@ -187,7 +219,9 @@ def build(
     started = time.perf_counter()
     try:
         recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again
-        pipeline = make_pipeline(ctx, zones=ZoneConfig(zone_km), processes=workers)
+        theatre = _theatre(theatre_name, border_spec)
+        zones = ZoneConfig(zone_km) if zone_km else None
+        pipeline = make_pipeline(ctx, zones=zones, theatre=theatre, processes=workers)
         store: ResultStore | None
         try:
             store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
@@ -212,7 +246,9 @@ def build(
         database = DatabaseTarget(db, run=db_run or out.resolve().name, schema=db_schema) if db else None
         settings = {
             "formats": list(formats),
-            "zone_km": list(zone_km),
+            "zone_km": list(zone_km or result.zone_widths),
+            "theatre": result.theatre.name if result.theatre else None,
+            "borders": [str(b) for b in result.theatre.borders] if result.theatre else [],
             "offline": pipeline.settings.geocoder is None,
             "geocoder": pipeline.settings.identity(),
             "title": title,

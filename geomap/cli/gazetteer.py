@@ -44,14 +44,14 @@ def info() -> None:
     """Print the number of places by kind and of names, the physical features shipped with the
     world tier, and the files imported into it."""
     from geomap import userplaces
-    from geomap.gazetteer import default_gazetteer
+    from geomap.gazetteer import default_gazetteer, theatre_countries
     from geomap.world import default_physical
 
     gaz = default_gazetteer()
     kinds: dict[str, int] = {}
     for place in gaz.places.values():
         kinds[place.kind] = kinds.get(place.kind, 0) + 1
-    theatre = sum(1 for p in gaz.places.values() if p.country in ("AM", "AZ"))
+    theatre = sum(1 for p in gaz.places.values() if p.country in theatre_countries())
     physical = {p.id: p.kind for places in default_physical().by_key.values() for p in places}
     physical_kinds: dict[str, int] = {}
     for kind in physical.values():
