@@ -12,9 +12,11 @@ import pytest
 from shapely.geometry import shape
 
 from geomap import theatre
-from geomap.areas import world_areas
+from geomap.areas import theatre_map_areas, world_areas
 from geomap.errors import GeomapError
+from geomap.export import result_layers
 from geomap.gazetteer import Gazetteer
+from geomap.maps import build_map, render_map
 from geomap.models import Result
 from geomap.pipeline import Pipeline
 from geomap.theatre import Border, Theatre, TheatreError, derive, for_borders, named, parse_borders, shipped
@@ -257,19 +259,39 @@ LAYER_NAMES = (
 )
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("profile", PROFILES)
-def test_each_profiles_map_opens_offline_without_error(profile: str, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    out = tmp_path / "out"
+def test_build_with_border_il_lb_writes_the_israel_lebanon_maps(tmp_path: Path) -> None:
+    """The command the README shows: a shipped profile found by its border alone."""
+    out = tmp_path / "maps"
     run = subprocess.run(
-        [sys.executable, "-m", "geomap", "build", str(THEATRE_SETS / profile), "--out", str(out),
-         "--offline", "-q", "--no-report", "--theatre", profile],
+        [sys.executable, "-m", "geomap", "build", str(THEATRE_SETS / "israel-lebanon"), "--border", "IL:LB",
+         "--out", str(out), "--offline", "-q", "--no-report"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["settings"]["theatre"] == profile
+    settings = json.loads((out / "summary.json").read_text(encoding="utf-8"))["settings"]
+    assert settings["theatre"] == "israel-lebanon" and settings["borders"] == ["IL:LB"]
+    assert settings["zone_km"] == [2.0, 5.0, 10.0]
+    sectors = json.loads((out / "sectors.geojson").read_text(encoding="utf-8"))["features"]
+    assert sectors and {f["properties"]["border"] for f in sectors} == {"IL:LB"}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_profiles_map_opens_offline_without_error(
+    profile: str, theatre_runs: dict[str, Result], tmp_path: Path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    result = theatre_runs[profile]
+    places = next(layer for layer in result_layers(result) if layer.name == "places")
+    fmap = build_map(
+        result.incidents,
+        list(places.features),
+        zones=result.zones,
+        areas=theatre_map_areas(result),
+        extent=result.theatre.extent,
+    )
+    path = tmp_path / "map.html"
+    path.write_text(render_map(fmap), encoding="utf-8")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
@@ -277,8 +299,10 @@ def test_each_profiles_map_opens_offline_without_error(profile: str, tmp_path: P
         page = browser.new_context(offline=True).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto((out / "map.html").resolve().as_uri(), wait_until="load")
+        page.goto(path.resolve().as_uri(), wait_until="load")
         layers = page.evaluate(LAYER_NAMES)
         browser.close()
     assert errors == []
     assert f"{shipped()[profile].title} border" in layers
+    assert any(name.startswith("Provinces and districts (") and profile_code in name for name in layers
+               for profile_code in result.theatre.border_countries)  # fmt: skip
