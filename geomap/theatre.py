@@ -189,10 +189,15 @@ def for_borders(borders: Iterable[Border]) -> Theatre:
     for theatre in shipped().values():
         if theatre.same_borders(borders):
             return theatre
-    label = ", ".join(f"{b.first}–{b.second}" for b in borders)
-    return Theatre(
-        name="-".join(str(b).replace(":", "-").lower() for b in borders), title=label, borders=borders
-    )
+    name = "-".join(str(b).replace(":", "-").lower() for b in borders)
+    return Theatre(name=name, title=code_title(borders), borders=borders)
+
+
+def code_title(borders: Iterable[Border], names: Mapping[str, str] | None = None) -> str:
+    """A title for borders no profile names: "ML–NE, ML–BF", or with ``names`` (ISO code to
+    country name) "Mali–Niger, Mali–Burkina Faso"."""
+    names = names or {}
+    return ", ".join(f"{names.get(b.first, b.first)}–{names.get(b.second, b.second)}" for b in borders)
 
 
 def derive(

@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 from geomap.areas import Area, Areas
 from geomap.errors import GazetteerError, GeomapError
 from geomap.models import Incident
-from geomap.theatre import DERIVED_SHARE, Border, Theatre, derive
+from geomap.theatre import DERIVED_SHARE, Border, Theatre, code_title, derive
 
 WGS84 = "EPSG:4326"
 #: How far apart (metres) the two countries' boundary vertices may lie and still count as shared.
@@ -479,6 +479,10 @@ class BorderZones:
         self.theatre = theatre
         self.config = config or ZoneConfig(theatre.zones_km)
         self.crs = metric_crs(theatre, areas)
+        self.title = theatre.title
+        if theatre.title == code_title(theatre.borders):  # a theatre of --border alone: its countries' names
+            names = {a.country: a.name for a in areas.areas if a.kind == "country" and a.country}
+            self.title = code_title(theatre.borders, names)
         self.lines = [(b, cached_border_line(areas, b, crs=self.crs)) for b in theatre.borders]
         self.border = _joined([line for _, line in self.lines])
         self.bands = buffer_zones(self.border, self.config.widths_km, crs=self.crs)
@@ -502,6 +506,4 @@ class BorderZones:
         for incident in incidents:
             if incident.sector:
                 counts[incident.sector] = counts.get(incident.sector, 0) + 1
-        return zones_geojson(
-            self.lines, self.bands, self.sectors, counts, crs=self.crs, title=self.theatre.title
-        )
+        return zones_geojson(self.lines, self.bands, self.sectors, counts, crs=self.crs, title=self.title)

@@ -19,8 +19,18 @@ from geomap.gazetteer import Gazetteer
 from geomap.maps import build_map, render_map
 from geomap.models import Result
 from geomap.pipeline import Pipeline
-from geomap.theatre import Border, Theatre, TheatreError, derive, for_borders, named, parse_borders, shipped
-from geomap.zones import ZoneConfig
+from geomap.theatre import (
+    Border,
+    Theatre,
+    TheatreError,
+    code_title,
+    derive,
+    for_borders,
+    named,
+    parse_borders,
+    shipped,
+)
+from geomap.zones import BorderZones, ZoneConfig
 
 GEOMAP = Path(theatre.__file__).parent
 
@@ -72,6 +82,16 @@ def test_borders_find_the_shipped_profile_whatever_their_order() -> None:
         and own.extent is None
         and own.border_countries == ("ML", "NE")
     )
+    assert own.title == "ML–NE" == code_title(own.borders)
+    assert code_title(own.borders, {"ML": "Mali", "NE": "Niger"}) == "Mali–Niger"
+
+
+def test_a_theatre_of_borders_alone_is_titled_by_its_countries_names() -> None:
+    own = for_borders(parse_borders("ML:NE,ML:BF"))
+    zones = BorderZones(world_areas(own.border_countries), own)
+    features = zones.geojson([])["features"]
+    titles = {f["properties"]["name"] for f in features if f["properties"]["kind"] == "border"}
+    assert titles == {"Mali–Niger, Mali–Burkina Faso"}
 
 
 def test_a_profile_file_is_read_and_its_errors_name_it(tmp_path: Path) -> None:
