@@ -382,3 +382,17 @@ def test_lexicon_error_is_a_geomap_value_error() -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(LexiconError, match="no lexicon for language 'xx'"):
         load("xx")
+
+
+def test_the_english_pack_has_the_french_packs_files_lists_and_rule_types() -> None:
+    """English (issue #17) is read through the same data files: the loader validates it (every entry
+    with examples), and it holds every list and every ACLED type the French pack does. Its examples
+    run through the pipeline once the code reads a pack per article's language."""
+    english = load("en")
+    assert set(english.lists) == set(LEXICON.lists)
+    assert all(words.entries for words in english.lists.values())
+    french_types = {(r.event_type, r.sub_event_type) for r in LEXICON.rules}
+    assert {(r.event_type, r.sub_event_type) for r in english.rules} == french_types
+    texts = [e.text for _, _, entry, _ in english.entries() for e in (*entry.positive, *entry.negative)]
+    assert len(texts) >= 1000
+    assert not any(re.search(r"\b(?:le|la|les|des|du|est|sont)\b", t) for t in texts[:200])  # English
