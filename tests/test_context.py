@@ -240,3 +240,14 @@ def test_reports_read_as_reports(title: str, text: str):
 def test_other_genres_read_as_other_genres(title: str, text: str):
     model = default_model()
     assert model.article_probability(text, title=title) < model.article_floor
+
+
+def test_the_english_sentences_are_labelled_data_for_the_english_model():
+    """English (issue #17) has its own labelled sentences, read the same way; its model is trained
+    once the pipeline reads English."""
+    files = data_files("en")
+    assert files, "geomap/lexicon/en/context/*.jsonl"
+    sentences = [s for path in files for s in read_sentences(path)]
+    labels = Counter(s.event for s in sentences)
+    assert labels[True] >= 200 and labels[False] >= 300, labels
+    assert not any(" les " in s.text or " des " in s.text for s in sentences)  # English, not French
