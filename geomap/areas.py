@@ -139,24 +139,24 @@ def _world_areas(codes: tuple[str, ...], path: Path) -> Areas:
     return Areas(tuple(areas), STRtree([a.geometry for a in areas]))
 
 
+def _curated_for(countries: Iterable[str]) -> Areas | None:
+    """The curated areas when they hold the admin-1 units of every one of ``countries``."""
+    curated = default_areas()
+    return curated if curated is not None and set(countries) <= curated.detailed_countries else None
+
+
 def theatre_areas(countries: Iterable[str]) -> Areas:
     """The areas for zones between ``countries``: the curated areas when they hold the units of every
     one of them, else the world file's (both sides of every border from one source)."""
     countries = set(countries)
-    curated = default_areas()
-    if curated is not None and countries <= curated.detailed_countries:
-        return curated
-    return world_areas(countries)
+    return _curated_for(countries) or world_areas(countries)
 
 
 @cache
 def map_areas(border_countries: tuple[str, ...], map_countries: tuple[str, ...]) -> Areas:
     """The outlines and admin-1 units a theatre's maps draw: the curated areas when they hold the
     border countries' units, else the world file's for the map's countries."""
-    curated = default_areas()
-    if curated is not None and set(border_countries) <= curated.detailed_countries:
-        return curated
-    return world_areas(map_countries)
+    return _curated_for(border_countries) or world_areas(map_countries)
 
 
 def theatre_map_areas(result: Result) -> Areas | None:

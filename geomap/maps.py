@@ -332,7 +332,7 @@ def _centre(incidents: Sequence[Incident], zones: dict[str, Any] | None) -> list
     points = [(i.place.lat, i.place.lon) for i in incidents]
     if not points and zones:
         borders = [
-            shapely.geometry.shape(f["geometry"])
+            shape(f["geometry"])
             for f in zones.get("features", [])
             if (f.get("properties") or {}).get("kind") == "border"
         ]

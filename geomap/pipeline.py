@@ -148,11 +148,11 @@ class Pipeline:
     def _zones_for(self, incidents: Sequence[Incident]) -> BorderZones | None:
         """The zones stage for a run: a theatre the user named must be computable (its error
         stops the run); one derived from the incidents is skipped with a warning when it is not."""
-        if self.theatre is not None:
-            return self.zones(incidents)
         try:
             return self.zones(incidents)
         except GazetteerError as error:
+            if self.theatre is not None:
+                raise
             print(f"geomap: no border zones: {error}", file=sys.stderr)
             return None
 
