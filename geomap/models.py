@@ -55,8 +55,9 @@ class Mention:
     start: int
     end: int
     text: str
-    origin: str  # "gazetteer" (name list match) or "ner" (statistical model)
+    origin: str  # "gazetteer", "ner" (the model), "title", "cue", "name": see geomap.extract
     sentence: int = 0  # index of the sentence in the article
+    lang: str = "fr"  # the language pack the article was read with (ISO 639-1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Resolution:
             "start": m.start,
             "end": m.end,
             "text": m.text,
+            "lang": m.lang,
             "name": p.name if p else None,
             "place_id": p.id if p else None,
             "kind": p.kind if p else None,

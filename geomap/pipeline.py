@@ -220,6 +220,7 @@ class Pipeline:
         store: ResultStore | None = None,
         scheduler: str | None = None,
         web: WebReader | None = None,
+        language: str | None = None,
     ) -> Result:
         """Process every input; bad inputs are recorded in ``Result.problems`` and skipped.
 
@@ -227,12 +228,13 @@ class Pipeline:
         that share the loaded models; with ``scheduler``, they go to a Dask cluster. Articles found in
         ``store`` (same content, same code and settings) are taken from it instead of being processed,
         and the others are added to it. Results are merged in input order, so the outputs are the
-        same whichever way the articles went.
+        same whichever way the articles went. ``language`` reads every article as written in it
+        (else each article's declared or detected language decides).
         """
         result = Result()
         errors: list[InputError] = []
         started = time.perf_counter()
-        articles = list(iter_articles(inputs, errors, web=web))
+        articles = list(iter_articles(inputs, errors, web=web, language=language))
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         keys: list[str] = []

@@ -39,6 +39,11 @@ KIND_WEIGHT = {
 }
 
 
+# The origins of names a statistical model proposes ("ner"), or that stand in for them in a language
+# read without one ("title": a capitalised name inside a sentence; see geomap.extract).
+MODEL_LIKE = frozenset({"ner", "title"})
+
+
 class Tier(Protocol):
     """A source of candidate places for a name (``online = True`` marks a network service)."""
 
@@ -299,7 +304,7 @@ class Resolver:
         """
         # Only names that the gazetteer matched, or that the model tagged after a locative cue, go online.
         looked = [
-            self.candidates(m.text, online=m.origin == "gazetteer" or (m.origin == "ner" and i in cues))
+            self.candidates(m.text, online=m.origin == "gazetteer" or (m.origin in MODEL_LIKE and i in cues))
             for i, m in enumerate(mentions)
         ]
         context = self.context_of([name_key(m.text) for m in mentions], looked)
@@ -316,7 +321,7 @@ class Resolver:
         for i, m in enumerate(mentions):
             best, confidence = chosen[name_key(m.text)]
             if best is None:
-                if m.origin in ("cue", "name") or (m.origin == "ner" and i not in cues):
+                if m.origin in ("cue", "name") or (m.origin in MODEL_LIKE and i not in cues):
                     continue  # a guess, with nothing saying it is a place
                 out.append(Resolution(m, None, None, 0.3, ("no candidate in any tier",)))
                 continue
@@ -325,7 +330,7 @@ class Resolver:
                 and (best.source != "gazetteer" or self._is_variant(name_key(m.text), best.place))
                 and not self._plausible(best, context, m, i in cues or i in weak_cues)
             ):
-                if m.origin == "ner" and i in cues:  # a place, but not that one: say so, unresolved
+                if m.origin in MODEL_LIKE and i in cues:  # a place, but not that one: say so, unresolved
                     out.append(
                         Resolution(
                             m, None, None, 0.3, (f"{best.place.name} ({best.place.country}) implausible",)
@@ -358,7 +363,7 @@ class Resolver:
             return True
         if any(context.names_country(c, name_key(mention.text)) for c in context.countries):
             return False  # a small place abroad, while the article names other countries
-        return cued and (mention.origin == "ner" or place.population >= 1_000)
+        return cued and (mention.origin in MODEL_LIKE or place.population >= 1_000)
 
     @staticmethod
     def context_of(keys: Sequence[str], looked: Sequence[Sequence[tuple[Place, str]]]) -> Context:

@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomap.dates import EARLIEST, LATEST, article_date, event_date, incident_date, plausible, time_precision
+from geomap.dates import (
+    EARLIEST,
+    LATEST,
+    article_date,
+    earliest_publication,
+    event_date,
+    incident_date,
+    plausible,
+    time_precision,
+)
 from geomap.models import Article
 
 PUBLISHED = dt.date(2023, 9, 20)  # a Wednesday
@@ -97,6 +106,16 @@ DATE_PIECES = st.one_of(
             "fin décembre",
             "le 1er",
             "le 31",
+            "yesterday",
+            "Tuesday",
+            "next",
+            "last week",
+            "2 weeks ago",
+            "in May",
+            "Sept.",
+            "September",
+            "13th",
+            ",",
             " ",
             "/",
             "-",
@@ -110,17 +129,20 @@ DATE_PIECES = st.one_of(
     st.tuples(st.integers(0, 9999), st.integers(0, 19), st.integers(0, 39)).map(
         lambda t: f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}"
     ),
-    st.sampled_from(["janvier", "décembre", "1er"]),
+    st.sampled_from(["janvier", "décembre", "1er", "Dec", "December"]),
 )
 SENTENCES = st.lists(DATE_PIECES, max_size=6).map(" ".join)
 
 
-@settings(max_examples=400, deadline=None)
+@pytest.mark.parametrize("language", ["fr", "en"])
+@settings(max_examples=300, deadline=None)
 @given(SENTENCES, st.one_of(st.none(), st.dates()))
-def test_every_event_date_can_be_shifted_by_weeks(sentence: str, published: dt.date | None) -> None:
-    """Whatever the text and the article's date (any date Python has), the event date lies in the
-    window, so the incident stage can add or take a few weeks to it without overflowing."""
-    date, precision = event_date(sentence, published)
+def test_every_event_date_can_be_shifted_by_weeks(
+    language: str, sentence: str, published: dt.date | None
+) -> None:
+    """Whatever the text, the language and the article's date (any date Python has), the event date
+    lies in the window, so the incident stage can add or take a few weeks to it without overflowing."""
+    date, precision = event_date(sentence, published, language=language)
     if date is None:
         assert precision == "unknown"
         return
@@ -133,6 +155,8 @@ def test_every_event_date_can_be_shifted_by_weeks(sentence: str, published: dt.d
 @given(SENTENCES, st.one_of(st.none(), st.dates()))
 def test_every_article_date_lies_in_the_window(head: str, published: dt.date | None) -> None:
     date = article_date(Article(id="x", text=head + " Tirs.", date=published))
+    assert date is None or EARLIEST <= date <= LATEST
+    date = article_date(Article(id="x", text=head + " Shelling.", date=published, language="en"))
     assert date is None or EARLIEST <= date <= LATEST
 
 
@@ -193,3 +217,112 @@ def test_time_precision_is_acleds(precision: str, acled: int | None) -> None:
 )
 def test_a_dateline_opens_a_line(text: str, expected: dt.date | None) -> None:
     assert article_date(Article(id="a", text=text)) == expected
+
+
+# --- English (the packs' own examples are run by tests/test_lexicon.py) -----------------------------
+
+FRIDAY = dt.date(2022, 9, 16)  # the date the packs' examples are read against (tests/test_lexicon.py)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # both orders, abbreviations with and without their dot, suffixes and joiners
+        ("Shelling hit Jermuk on September 13, 2022.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk on 13 September 2022.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk on Sept. 13.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk on Sept 13-14.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk on 13 Sept.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk on the 13th of September.", (dt.date(2022, 9, 13), "day")),
+        ("Fighting on the night of 12 to 13 September.", (dt.date(2022, 9, 12), "day")),
+        ("The ceasefire of Nov. 10, 2020 held.", (dt.date(2020, 11, 10), "day")),
+        ("Shelling hit Jermuk on 13/09/2022.", (dt.date(2022, 9, 13), "day")),
+        # weekdays and relative words
+        ("Shelling hit Jermuk on Tuesday.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk last night.", (dt.date(2022, 9, 15), "day")),
+        ("Shelling hit Jermuk yesterday.", (dt.date(2022, 9, 15), "day")),
+        ("Shelling hit Jermuk the day before yesterday.", (dt.date(2022, 9, 14), "day")),
+        ("Shelling hit Jermuk overnight.", (FRIDAY, "day")),
+        ("Shelling hit Jermuk three days ago.", (dt.date(2022, 9, 13), "day")),
+        ("Shelling hit Jermuk two weeks ago.", (dt.date(2022, 9, 2), "week")),
+        ("Shelling hit Jermuk a week ago.", (dt.date(2022, 9, 9), "week")),
+        ("Shelling hit Jermuk last week.", (dt.date(2022, 9, 9), "week")),
+        ("Shelling hit Jermuk earlier this week.", (FRIDAY, "week")),
+        # months
+        ("Shelling hit Jermuk in early September.", (dt.date(2022, 9, 1), "month")),
+        ("Shelling hit Jermuk in mid-October.", (dt.date(2021, 10, 1), "month")),
+        ("Shelling hit Jermuk in May 2021.", (dt.date(2021, 5, 1), "month")),
+        ("In September 13 villages were shelled.", (dt.date(2022, 9, 1), "month")),
+        # look-alikes and coming days
+        ("The shelling may resume, officials warn.", (None, "unknown")),
+        ("Troops in may advance, a typo says.", (None, "unknown")),
+        ("Protesters March on the capital.", (None, "unknown")),
+        ("Veterans will March on 2 fronts.", (None, "unknown")),
+        ("Shelling hit homes in Mar Elias.", (None, "unknown")),
+        ("Talks resume next Monday.", (None, "unknown")),
+        ("Speaking to Armenia Today, the mayor described the shelling.", (None, "unknown")),
+        ("The last night of the siege was the worst.", (None, "unknown")),
+        ("Just days ago, a drone hit Kapan.", (None, "unknown")),
+    ],
+)
+def test_english_dates(sentence: str, expected: tuple[dt.date | None, str]) -> None:
+    assert event_date(sentence, FRIDAY, language="en") == expected
+
+
+def test_english_words_are_not_read_in_french_and_the_default_is_french() -> None:
+    assert event_date("Shelling hit Jermuk yesterday.", FRIDAY) == (None, "unknown")
+    assert event_date("Des tirs hier.", FRIDAY, language="en") == (None, "unknown")
+    assert event_date("Des tirs hier.", FRIDAY) == event_date("Des tirs hier.", FRIDAY, language="fr")
+    assert incident_date("Shelling hit Jermuk.", FRIDAY, language="en") == (FRIDAY, "reported")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Clashes\n\nYEREVAN, Sept 13, 2022 (Reuters) - Shelling hit Jermuk.", dt.date(2022, 9, 13)),
+        ("Clashes\nPublished: September 13, 2022\nShelling hit Jermuk.", dt.date(2022, 9, 13)),
+        ("Clashes\nPublished: September 13, 2022 10:05 GMT\nShelling.", dt.date(2022, 9, 13)),
+        ("Clashes\n\nKYIV, Ukraine, 13 September 2022 — Shelling hit Kharkiv.", dt.date(2022, 9, 13)),
+        ("Clashes\nSTEPANAKERT, Nagorno-Karabakh, Sept. 13, 2022 (AP) — Shelling.", dt.date(2022, 9, 13)),
+        # without a year the dateline gives no date (never invented); in a sentence it is an event's
+        ("Clashes\n\nYEREVAN, Sept 13 (Reuters) - Shelling hit Jermuk.", None),
+        ("Clashes\n\nThe fighting that broke out on September 13, 2022 killed dozens.", None),
+        ("Clashes\n\nOn September 13, 2022, at about midnight, shells fell.", None),
+    ],
+)
+def test_english_datelines(text: str, expected: dt.date | None) -> None:
+    assert article_date(Article(id="a", text=text, language="en")) == expected
+
+
+def test_the_article_language_selects_the_pack() -> None:
+    text = "YEREVAN, September 13, 2022 (Reuters) - Shelling."
+    assert article_date(Article(id="a", text=text, language="en")) == dt.date(2022, 9, 13)
+    assert article_date(Article(id="b", text=text, language="de")) is None  # no pack: French words
+    assert article_date(Article(id="c", text="GORIS, 2 mars 2021 (AFP) - Tirs.", language="de")) == dt.date(
+        2021, 3, 2
+    )
+
+
+def test_a_yearless_dateline_raises_the_earliest_publication_to_its_day() -> None:
+    """Undated, with a dateline without its year: published on that day of the latest year named
+    or later (a lower bound, as the history guard needs), never an article date."""
+    text = "YEREVAN, Sept 13 (Reuters) - Shelling, the worst since 2020, hit Jermuk."
+    article = Article(id="a", text=text, language="en")
+    assert article_date(article) is None
+    assert earliest_publication(article) == dt.date(2020, 9, 13)
+    assert earliest_publication(Article(id="b", text="YEREVAN, Sept 13 (Reuters) - Shelling.")) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "expected"),
+    [
+        ("YEREVAN, Nov. 2 (Reuters) - Shells hit Tegh on Tuesday.", "en", dt.date(2023, 10, 31)),
+        ("YEREVAN, Nov. 2 (Reuters) - Shells hit Tegh.", "en", dt.date(2023, 11, 2)),
+        ("EREVAN, 2 novembre (AFP) - Des obus sont tombés mardi sur Tegh.", "fr", dt.date(2023, 10, 31)),
+        ("EREVAN, 2 novembre (AFP) - Des obus sont tombés sur Tegh.", "fr", dt.date(2023, 11, 2)),
+    ],
+)
+def test_a_sentence_opening_with_a_dateline_is_dated_by_its_own_words_first(
+    sentence: str, language: str, expected: dt.date
+) -> None:
+    assert event_date(sentence, dt.date(2023, 11, 2), language=language)[0] == expected

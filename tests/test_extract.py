@@ -353,3 +353,84 @@ def test_a_river_name_that_is_a_nickname_a_company_or_a_person_is_no_place(
     parsed = parse(pipeline, text)
     resolved = [r for r in pipeline.resolver.resolve(parsed.mentions, cues=parsed.cues) if r.place]
     assert all(word not in r.mention.text for r in resolved), [(r.mention.text, r.place) for r in resolved]
+
+
+# --- English: the tokenizer, the gazetteer and the rules, without a statistical model ---------------
+
+
+def parse_en(pipeline: Pipeline, text: str) -> ParsedArticle:
+    [parsed] = pipeline.extractor.parse([Article(id="en", text=text, language="en")])
+    return parsed
+
+
+def resolved_en(pipeline: Pipeline, text: str) -> dict[str, str | None]:
+    """Each English mention's text and the name of the place it resolves to."""
+    result = next(pipeline.documents([Article(id="en", text=text, language="en")], incidents=False))
+    return {r.mention.text: r.place.name if r.place else None for r in result.resolutions}
+
+
+def test_english_is_read_without_a_statistical_model(pipeline: Pipeline) -> None:
+    parsed = parse_en(pipeline, "Shells fell on Stepanakert, which Baku calls Khankendi, and near Lachin.")
+    assert "ner" not in pipeline.extractor.pipeline("en").pipe_names
+    assert not parsed.doc.ents
+    assert {"Stepanakert", "Khankendi", "Lachin"} <= set(texts(parsed))
+    assert {m.lang for m in parsed.mentions} == {"en"}
+
+
+def test_a_place_inside_a_longer_capitalised_name_is_no_place_in_english(pipeline: Pipeline) -> None:
+    """Without a model, a run of capitalised words stands for its entity: "Port Sudan" is one name,
+    "Foreign Minister Ararat Mirzoyan" a person, "Alliance of Sahel States" is cut at "of"."""
+    found = resolved_en(
+        pipeline,
+        "Drones struck Port Sudan in Sudan on Tuesday. Foreign Minister Ararat Mirzoyan spoke in Yerevan. "
+        "Mali, Niger and Burkina Faso formed the Alliance of Sahel States.",
+    )
+    assert found.get("Port Sudan") == "Port Sudan"
+    assert "Sudan" in found and "Ararat" not in found and "Sahel" not in found
+    assert found.get("Yerevan") == "Yerevan"
+
+
+def test_a_title_case_headline_keeps_its_places(pipeline: Pipeline) -> None:
+    parsed = parse_en(pipeline, "Azerbaijan Launches Military Operation In Karabakh\n\nBlasts were heard.")
+    assert {"Azerbaijan", "Karabakh"} <= set(texts(parsed))
+
+
+def test_a_dateline_in_capitals_is_a_place(pipeline: Pipeline) -> None:
+    found = resolved_en(pipeline, "YEREVAN, Sept. 19 (Reuters) - Azerbaijan shelled positions. AFP said so.")
+    assert found.get("YEREVAN") == "Yerevan"
+    assert "AFP" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Shells hit the Lachin district overnight.", "Lachin district"),
+        ("Trucks queued on the Lachin Corridor.", "Lachin Corridor"),
+        ("Fighting resumed in the Khojavend District.", "Khojavend District"),
+    ],
+)
+def test_a_generic_noun_after_a_name_is_part_of_it(pipeline: Pipeline, text: str, name: str) -> None:
+    assert name in texts(parse_en(pipeline, text))
+
+
+def test_months_weekdays_and_nationalities_are_no_places_in_english(pipeline: Pipeline) -> None:
+    parsed = parse_en(
+        pipeline,
+        "Kyiv said in August that the offensive would resume on Monday. At around 16:00 an Armenian "
+        "unit came under fire near Sotk.",
+    )
+    assert not {"August", "Monday", "Armenian"} & set(texts(parsed))
+    assert {"Kyiv", "Sotk"} <= set(texts(parsed))
+
+
+def test_a_name_opening_an_english_sentence_is_read_when_it_is_no_common_word(pipeline: Pipeline) -> None:
+    parsed = parse_en(pipeline, "Ukraine said the town was retaken. Kherson is back under Ukrainian control.")
+    assert "Kherson" in texts(parsed)
+    assert "The" not in texts(parsed)
+
+
+def test_the_same_text_read_as_french_and_as_english_is_read_by_each_pack(pipeline: Pipeline) -> None:
+    text = "Des tirs ont visé le village de Tegh près de la frontière arménienne."
+    [french] = pipeline.extractor.parse([Article(id="fr", text=text, language="fr")])
+    assert "Tegh" in texts(french) and french.doc.ents is not None
+    assert {m.lang for m in french.mentions} == {"fr"}

@@ -604,3 +604,65 @@ def test_in_an_article_that_reports_fighting_a_weaker_sentence_still_counts(pipe
     assert incidents(pipeline, doubtful) == []
     article = "Des soldats ont ouvert le feu mardi sur un poste de Berkaber. " + doubtful
     assert {i.place.name for i in incidents(pipeline, article)} == {"Berkaber", "Kirants"}
+
+
+# --- English: the same stages, read with the English pack -----------------------------------------
+
+
+def run_en(pipeline: Pipeline, text: str, date: dt.date | None = PUBLISHED) -> list[Incident]:
+    return next(pipeline.documents([Article(id="en", text=text, date=date, language="en")])).incidents
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Two soldiers were killed and a dozen wounded.", (2, 12)),
+        ("At least 49 people died in the strike.", (49, None)),
+        ("The shelling killed three civilians and wounded five others.", (3, None)),
+        ("The attack left at least ten people dead.", (10, None)),
+        ("Twenty-one servicemen were killed.", (21, None)),
+        ("One hundred and twenty people were injured.", (None, 120)),
+        ("Gunfire was heard all night.", (None, None)),
+        ("Two mortars were seized by the police.", (None, None)),
+    ],
+)
+def test_english_casualties(sentence: str, expected: tuple[int | None, int | None]) -> None:
+    assert casualties(sentence, language="en") == expected
+
+
+def test_english_actors_read_the_nationality_before_the_noun(gazetteer) -> None:
+    demonyms = load_demonyms(gazetteer, "en")
+    assert actors_of("Azerbaijani troops fired on the village.", demonyms, language="en") == (
+        "Military Forces of Azerbaijan",
+    )
+    assert actors_of("Russian peacekeepers withdrew.", demonyms, language="en") == ("Peacekeepers of Russia",)
+    assert actors_of("Fire was heard near the border.", demonyms, language="en") == ()
+    assert (
+        actors_of("Azerbaijani troops fired.", load_demonyms(gazetteer), language="en") == ()
+    )  # French adjectives
+
+
+def test_an_english_report_gives_its_incidents_with_date_toll_and_actors(pipeline: Pipeline) -> None:
+    found = run_en(
+        pipeline,
+        "YEREVAN, Nov. 2 - Azerbaijani forces shelled Berkaber on Tuesday, killing two soldiers, the "
+        "defence ministry in Yerevan said. Baku denied the claim and said its troops had responded.",
+    )
+    incident = only(found)
+    assert (incident.sub_event_type, incident.place.name) == (SHELLING, "Berkaber")
+    assert (incident.date, incident.date_precision) == (dt.date(2023, 10, 31), "day")
+    assert incident.fatalities == 2
+    assert incident.actors == ("Military Forces of Azerbaijan",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The film recreates the shelling of Berkaber in 1992 with unsettling precision.",
+        "Azerbaijan denied that its troops had fired on Berkaber.",
+        "The minister said in Yerevan that the talks on the border would resume next week.",
+        "Berkaber's football team launched a fierce attack in the second half.",
+    ],
+)
+def test_english_sentences_that_report_no_incident_give_none(pipeline: Pipeline, text: str) -> None:
+    assert run_en(pipeline, text) == []

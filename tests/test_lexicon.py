@@ -20,21 +20,24 @@ import pytest
 from geomap import extract, locating
 from geomap.actors import actors_of, load_demonyms
 from geomap.casualties import casualties
+from geomap.dates import event_date
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
-from geomap.lexicon import LEXICON_DIR, Entry, Example, LexiconError, TriggerRule, load, unmark
+from geomap.lexicon import LEXICON_DIR, Entry, Example, LexiconError, TriggerRule, languages, load, unmark
 from geomap.models import Article, Place
 from geomap.pipeline import Pipeline
-from geomap.triggers import EVENT_RULES, first_event
+from geomap.triggers import EVENT_RULES, event_rules, first_event
 
 LEXICON = load()
-ENTRIES = list(LEXICON.entries())
+ENTRIES = [(language, *entry) for language in languages() for entry in load(language).entries()]
 PUBLISHED = dt.date(2024, 3, 14)
+DATES_PUBLISHED = dt.date(2022, 9, 16)  # a Friday: what the dates lists' examples are read against
 
 
 @pytest.fixture(scope="module")
-def demonyms(gazetteer: Gazetteer) -> dict[str, Place]:
-    return load_demonyms(gazetteer)
+def demonyms(gazetteer: Gazetteer) -> Callable[[str], dict[str, Place]]:
+    tables = {language: load_demonyms(gazetteer, language) for language in languages()}
+    return tables.__getitem__
 
 
 # --- what an example asserts, list by list (see geomap.lexicon's docstring) -------------------
@@ -49,56 +52,101 @@ def _around(text: str) -> tuple[str, str, str]:
     return plain, before, plain[end : end + locating.CONTEXT_CHARS]
 
 
-def _tokens(pipeline: Pipeline, text: str) -> tuple[extract.Tokens, int, int]:
+def _tokens(pipeline: Pipeline, text: str, language: str) -> tuple[extract.Tokens, int, int]:
     """A marked example tokenised as the extractor reads it, and the bracketed name's token range."""
     plain, start, end = unmark(text)
-    doc = pipeline.extractor.nlp.make_doc(extract.nlp_text(plain))
+    doc = pipeline.extractor.pipeline(language).make_doc(extract.nlp_text(plain))
     span = doc.char_span(start, end)
     assert span is not None, f"the [name] of {text!r} does not fall on token boundaries"
-    return extract.Tokens(doc), span.start, span.end
+    return extract.Tokens(doc, language=language), span.start, span.end
 
 
-def _cued_at(pipeline: Pipeline, text: str) -> bool:
-    tokens, start, _ = _tokens(pipeline, text)
+def _cued_at(pipeline: Pipeline, text: str, language: str) -> bool:
+    tokens, start, _ = _tokens(pipeline, text, language)
     return any(s == start for s, _ in extract.cued_names(tokens, set()))
 
 
-def _blocked_by_title(pipeline: Pipeline, text: str) -> bool:
-    tokens, start, _ = _tokens(pipeline, text)
+def _blocked_by_title(pipeline: Pipeline, text: str, language: str) -> bool:
+    tokens, start, _ = _tokens(pipeline, text, language)
     return all(s != start for s, _ in extract.proper_names(tokens, set()))
 
 
-def _stripped(pipeline: Pipeline, text: str) -> bool:
-    tokens, start, end = _tokens(pipeline, text)
+def _stripped(pipeline: Pipeline, text: str, language: str) -> bool:
+    tokens, start, end = _tokens(pipeline, text, language)
     return extract.strip_determiners(tokens, start, end)[0] != start
 
 
-def _look_alike(pipeline: Pipeline, text: str) -> bool:
-    tokens, start, end = _tokens(pipeline, text)
+def _look_alike(pipeline: Pipeline, text: str, language: str) -> bool:
+    tokens, start, end = _tokens(pipeline, text, language)
     return extract.is_look_alike(tokens, start, end)
 
 
-def _cue(kind: str) -> Callable[[Pipeline, str], bool]:
-    def probe(pipeline: Pipeline, text: str) -> bool:
-        tokens, start, _ = _tokens(pipeline, text)
+def _cue(kind: str) -> Callable[[Pipeline, str, str], bool]:
+    def probe(pipeline: Pipeline, text: str, language: str) -> bool:
+        tokens, start, _ = _tokens(pipeline, text, language)
         return getattr(extract.cues_before(tokens, start), kind)
 
     return probe
 
 
+def _has_figure(text: str, language: str) -> bool:
+    return casualties(text, language=language) != (None, None)
+
+
+def _grammar_probe(entry: Entry, kind: str) -> Callable[[Example, bool], str | None]:
+    """The bracketed words are the entry's: its word, or a full match of its pattern."""
+    pattern = re.compile(entry.text if kind == "pattern" else re.escape(entry.text), re.I)
+
+    def probe(example: Example, expected: bool) -> str | None:
+        plain, start, end = unmark(example.text)
+        found = bool(pattern.fullmatch(plain[start:end]))
+        side = "positive" if expected else "negative"
+        return None if found == expected else f"{side}: [{plain[start:end]}] in {example.text!r}"
+
+    return probe
+
+
+def _dates_probe(entry: Entry, name: str, language: str) -> Callable[[Example, bool], str | None]:
+    """What a dates list's examples assert (see geomap.lexicon), read against :data:`DATES_PUBLISHED`."""
+
+    def shows(date: dt.date | None, precision: str) -> bool:
+        if name in ("month", "month_abbreviation"):
+            return date is not None and date.month == entry.value
+        if name == "weekday":
+            return date is not None and date.weekday() == entry.value
+        if name in ("relative", "week"):
+            return date is not None and (DATES_PUBLISHED - date).days == entry.value
+        if name == "ago":
+            return date is not None and (DATES_PUBLISHED - date).days % (entry.value or 1) == 0
+        if name in ("future_after", "future_before"):
+            return date is None
+        if name == "month_cue":
+            return date is not None and precision == "month"
+        if name in ("day_suffix", "day_joiner"):
+            return date is not None and precision == "day"
+        return date is not None  # number
+
+    def probe(example: Example, expected: bool) -> str | None:
+        date, precision = event_date(example.text, DATES_PUBLISHED, language=language)
+        side = "positive" if expected else "negative"
+        found = date is not None if name == "ago" and not expected else shows(date, precision)
+        return None if found == expected else f"{side}: {date} ({precision}) in {example.text!r}"
+
+    return probe
+
+
 # Each probe answers "does the entry's effect happen in this sentence?": True for a positive one.
-TEXT_PROBES: dict[str, Callable[[str], bool]] = {
-    "actor_verbs": lambda text: locating.acts(_around(text)[2]),
-    "actor_cues": lambda text: locating.actor_cue_before(_around(text)[1]),
-    "seats": lambda text: locating.seat_before(_around(text)[1]),
-    "scene_cues": lambda text: locating.locative_before(_around(text)[1]),
-    "event_nouns": lambda text: locating.locative_before(_around(text)[1]),
-    "agent_nouns": lambda text: locating.agent_noun_before(_around(text)[1]),
-    "diplomacy": lambda text: locating.about_talks(text),
-    "casualties.victim": lambda text: casualties(text) != (None, None),
-    "casualties.approximator": lambda text: casualties(text) != (None, None),
+TEXT_PROBES: dict[str, Callable[[str, str], bool]] = {
+    "actor_verbs": lambda text, lang: locating.acts(_around(text)[2], language=lang),
+    "actor_cues": lambda text, lang: locating.actor_cue_before(_around(text)[1], language=lang),
+    "seats": lambda text, lang: locating.seat_before(_around(text)[1], language=lang),
+    "scene_cues": lambda text, lang: locating.locative_before(_around(text)[1], language=lang),
+    "event_nouns": lambda text, lang: locating.locative_before(_around(text)[1], language=lang),
+    "agent_nouns": lambda text, lang: locating.agent_noun_before(_around(text)[1], language=lang),
+    "diplomacy": lambda text, lang: locating.about_talks(text, language=lang),
+    "casualties": _has_figure,  # every list of the file but ``number`` (its own probe)
 }
-TOKEN_PROBES: dict[str, Callable[[Pipeline, str], bool]] = {
+TOKEN_PROBES: dict[str, Callable[[Pipeline, str, str], bool]] = {
     "determiners": _stripped,
     "articles": _cue("locative"),
     "named_after": _look_alike,
@@ -144,17 +192,24 @@ def _boolean(check: Callable[[str], bool]) -> Callable[[Example, bool], str | No
     return probe
 
 
-def _trigger_probe(pipeline: Pipeline, rule: TriggerRule, entry: Entry) -> Callable[[Example, bool], str]:
+def _document(pipeline: Pipeline, text: str, language: str):  # -> DocumentResult
+    article = Article(id="lexicon", text=text, date=PUBLISHED, language=language)
+    return next(pipeline.documents([article]))
+
+
+def _trigger_probe(
+    pipeline: Pipeline, rule: TriggerRule, entry: Entry, language: str
+) -> Callable[[Example, bool], str | None]:
     own = re.compile(r"\b(?:" + entry.text + ")", re.I)
 
     def probe(example: Example, expected: bool) -> str | None:
         text = example.text
-        result = next(pipeline.documents([Article(id="lexicon", text=text, date=PUBLISHED)]))
+        result = _document(pipeline, text, language)
         types = sorted({i.sub_event_type for i in result.incidents})
         if expected:
             if not own.search(normalise_for_nlp(text)):
                 return f"the pattern does not fire on {text!r}"
-            first = first_event(normalise_for_nlp(text), EVENT_RULES)
+            first = first_event(normalise_for_nlp(text), event_rules(language))
             if first is None or first[0].id != rule.id:
                 return f"typed by rule {first and first[0].id!r}, not {rule.id!r}: {text!r}"
             if rule.sub_event_type not in types:
@@ -169,19 +224,19 @@ def _trigger_probe(pipeline: Pipeline, rule: TriggerRule, entry: Entry) -> Calla
     return probe
 
 
-def _guard_probe(pipeline: Pipeline, entry: Entry) -> Callable[[Example, bool], str | None]:
+def _guard_probe(pipeline: Pipeline, entry: Entry, language: str) -> Callable[[Example, bool], str | None]:
     own = re.compile(entry.text, re.I)
 
     def probe(example: Example, expected: bool) -> str | None:
         text = example.text
-        result = next(pipeline.documents([Article(id="lexicon", text=text, date=PUBLISHED)]))
+        result = _document(pipeline, text, language)
         types = sorted({i.sub_event_type for i in result.incidents})
         if not expected:
             return None if types else f"the guard blocks the real incident of {text!r}"
         plain = normalise_for_nlp(text)
         if not own.search(plain):
             return f"the guard's pattern does not fire on {text!r}"
-        if first_event(plain, EVENT_RULES) is None:
+        if first_event(plain, event_rules(language)) is None:
             return f"no trigger fires on {text!r}: nothing to guard"
         if not any(r.place is not None for r in result.resolutions):
             return f"the positive example names no place the pipeline resolves: {text!r}"
@@ -190,18 +245,21 @@ def _guard_probe(pipeline: Pipeline, entry: Entry) -> Callable[[Example, bool], 
     return probe
 
 
-def _number_probe(entry: Entry) -> Callable[[Example, bool], str | None]:
+def _number_probe(entry: Entry, language: str) -> Callable[[Example, bool], str | None]:
     def probe(example: Example, expected: bool) -> str | None:
-        found = entry.value in casualties(example.text)
+        figures = casualties(example.text, language=language)
+        found = entry.value in figures
         side = "positive" if expected else "negative"
-        return None if found == expected else f"{side}: {casualties(example.text)} in {example.text!r}"
+        return None if found == expected else f"{side}: {figures} in {example.text!r}"
 
     return probe
 
 
-def _forces_probe(demonyms: dict[str, Place], *, peacekeepers: bool) -> Callable[[Example, bool], str | None]:
+def _forces_probe(
+    demonyms: dict[str, Place], language: str, *, peacekeepers: bool
+) -> Callable[[Example, bool], str | None]:
     def probe(example: Example, expected: bool) -> str | None:
-        actors = actors_of(example.text, demonyms)
+        actors = actors_of(example.text, demonyms, language=language)
         found = any(a.startswith("Peacekeepers") for a in actors) if peacekeepers else bool(actors)
         side = "positive" if expected else "negative"
         return None if found == expected else f"{side}: actors {actors} in {example.text!r}"
@@ -209,9 +267,9 @@ def _forces_probe(demonyms: dict[str, Place], *, peacekeepers: bool) -> Callable
     return probe
 
 
-def _national_area_probe(demonyms: dict[str, Place]) -> Callable[[Example, bool], str | None]:
+def _national_area_probe(demonyms: dict[str, Place], language: str) -> Callable[[Example, bool], str | None]:
     def probe(example: Example, expected: bool) -> str | None:
-        found = locating.national_area(normalise_for_nlp(example.text), demonyms)
+        found = locating.national_area(normalise_for_nlp(example.text), demonyms, language=language)
         side = "positive" if expected else "negative"
         if (found is not None) == expected:
             return None
@@ -221,36 +279,42 @@ def _national_area_probe(demonyms: dict[str, Place]) -> Callable[[Example, bool]
 
 
 @pytest.mark.parametrize(
-    ("file", "name", "entry", "rule"),
+    ("language", "file", "name", "entry", "rule"),
     ENTRIES,
-    ids=[f"{file}:{entry.id}" for file, _, entry, _ in ENTRIES],
+    ids=[f"{language}:{file}:{entry.id}" for language, file, _, entry, _ in ENTRIES],
 )
 def test_entry_examples(
     request: pytest.FixtureRequest,
+    language: str,
     file: str,
     name: str,
     entry: Entry,
     rule: TriggerRule | None,
 ) -> None:
-    """The entry's positive examples show its effect, its negative ones its absence."""
+    """The entry's positive examples show its effect, its negative ones its absence, in the
+    entry's language."""
     key = f"{file}.{name}"
     if rule is not None:
-        probe = _trigger_probe(request.getfixturevalue("pipeline"), rule, entry)
+        probe = _trigger_probe(request.getfixturevalue("pipeline"), rule, entry, language)
     elif file == "guards":
-        probe = _guard_probe(request.getfixturevalue("pipeline"), entry)
+        probe = _guard_probe(request.getfixturevalue("pipeline"), entry, language)
     elif key == "casualties.number":
-        probe = _number_probe(entry)
+        probe = _number_probe(entry, language)
     elif file == "forces":
-        demonyms = request.getfixturevalue("demonyms")
-        probe = _forces_probe(demonyms, peacekeepers=name == "peacekeeper")
+        demonyms = request.getfixturevalue("demonyms")(language)
+        probe = _forces_probe(demonyms, language, peacekeepers=name == "peacekeeper")
     elif file == "national_areas":
-        probe = _national_area_probe(request.getfixturevalue("demonyms"))
+        probe = _national_area_probe(request.getfixturevalue("demonyms")(language), language)
+    elif file == "dates":
+        probe = _dates_probe(entry, name, language)
+    elif file == "grammar":
+        probe = _grammar_probe(entry, load(language)[key].kind)
     elif check := TEXT_PROBES.get(key) or TEXT_PROBES.get(file):
-        probe = _boolean(check)
+        probe = _boolean(lambda text: check(text, language))
     else:
         pipeline = request.getfixturevalue("pipeline")
         token_probe = TOKEN_PROBES[file]
-        probe = _boolean(lambda text: token_probe(pipeline, text))
+        probe = _boolean(lambda text: token_probe(pipeline, text, language))
     _judge(entry, probe)
 
 
@@ -261,7 +325,7 @@ def test_every_list_has_a_probe() -> None:
     for key in LEXICON.lists:
         file = key.split(".")[0]
         covered = key in special or key in TEXT_PROBES or file in TEXT_PROBES or file in TOKEN_PROBES
-        assert covered or file == "national_areas", key
+        assert covered or file in ("national_areas", "dates", "grammar"), key
 
 
 def test_the_rules_keep_their_order() -> None:
@@ -386,8 +450,8 @@ def test_an_unknown_language_is_refused() -> None:
 
 def test_the_english_pack_has_the_french_packs_files_lists_and_rule_types() -> None:
     """English (issue #17) is read through the same data files: the loader validates it (every entry
-    with examples), and it holds every list and every ACLED type the French pack does. Its examples
-    run through the pipeline once the code reads a pack per article's language."""
+    with examples), and it holds every list and every ACLED type the French pack does; its examples
+    run through the English pipeline above."""
     english = load("en")
     assert set(english.lists) == set(LEXICON.lists)
     assert all(words.entries for words in english.lists.values())

@@ -121,16 +121,18 @@ def test_a_text_file_is_a_url_list_only_when_every_line_is_a_url() -> None:
 def test_a_folder_of_saved_pages_gives_dated_incidents(tmp_path: Path) -> None:
     out = tmp_path / "maps"
     done = build(PAGES, "--offline", out=out)
-    assert done.exit_code == 3, done.output  # the English page and the homepage are named
-    assert "english.html: written in English (en); geomap reads French" in done.output
+    assert done.exit_code == 3, done.output  # the German page and the homepage are named
+    assert "german.html: written in German (de); geomap reads French and English" in done.output
     assert "homepage.html: no main text" in done.output
     found = incidents(out)
     assert found and all(i["date"] for i in found)
     assert {i["time_precision"] for i in found} <= {1, 2, 3}
     afp = [i for i in found if i["doc"] == "afp_dispatch"]
     assert afp and all(json.loads(i["sources"])[0]["url"].startswith("https://") for i in afp)
-    assert summary(out)["skipped_languages"] == {"en": 1}
-    assert summary(out)["languages"] == {"fr": 6}
+    english = [i for i in found if i["doc"] == "english"]  # read with the English pack (lang="en-GB")
+    assert english and {i["place"] for i in english} & {"Sotk", "Vardenis"}, english
+    assert summary(out)["skipped_languages"] == {"de": 1}
+    assert summary(out)["languages"] == {"en": 1, "fr": 6}
 
 
 def test_an_article_without_a_date_of_its_own_takes_its_pages(tmp_path: Path) -> None:

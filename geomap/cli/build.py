@@ -10,7 +10,14 @@ from pathlib import Path
 import click
 
 from geomap.cli.common import make_pipeline, progress, report_problems
-from geomap.cli.options import geocoder_options, is_quiet, verbosity, web_reader
+from geomap.cli.options import (
+    geocoder_options,
+    is_quiet,
+    language_option,
+    read_language,
+    verbosity,
+    web_reader,
+)
 from geomap.errors import GeomapError
 from geomap.export import DEFAULT_FORMATS, FORMATS, FormatError, parse_formats
 from geomap.theatre import Theatre, TheatreError, for_borders, named, parse_borders, shipped
@@ -179,6 +186,7 @@ DEFAULT_SIZE = "a4-landscape"
     "its own rows only, so analysts can share one database.",
 )
 @geocoder_options
+@language_option
 @verbosity
 @click.pass_context
 def build(
@@ -238,6 +246,7 @@ def build(
                 store=store,
                 scheduler=scheduler,
                 web=web,
+                language=read_language(ctx),
             )
         code = report_problems(result.problems, len(result.articles))
         if code == 1:

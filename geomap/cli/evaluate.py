@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from geomap.cli.common import make_pipeline, report_problems
-from geomap.cli.options import geocoder_options, verbosity
+from geomap.cli.options import geocoder_options, language_option, read_language, verbosity
 from geomap.errors import GeomapError
 
 
@@ -18,6 +18,7 @@ from geomap.errors import GeomapError
 @click.option("--json", "as_json", is_flag=True, help="Print every figure and list as JSON.")
 @click.option("--no-incidents", is_flag=True, help="Score toponyms only.")
 @geocoder_options
+@language_option
 @verbosity
 @click.pass_context
 def evaluate(
@@ -34,7 +35,7 @@ def evaluate(
     if not isinstance(annotations, list) or not all(isinstance(a, dict) and "doc" in a for a in annotations):
         raise click.ClickException(f"{gold}: expected a JSON list of objects with a 'doc' key")
     try:
-        result = make_pipeline(ctx).run(inputs)
+        result = make_pipeline(ctx).run(inputs, language=read_language(ctx))
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
     code = report_problems(result.problems, len(result.articles))

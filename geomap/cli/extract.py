@@ -7,7 +7,7 @@ import json
 import click
 
 from geomap.cli.common import make_pipeline, report_problems
-from geomap.cli.options import geocoder_options, verbosity, web_reader
+from geomap.cli.options import geocoder_options, language_option, read_language, verbosity, web_reader
 from geomap.errors import GeomapError, InputError
 from geomap.models import point_feature
 
@@ -26,6 +26,7 @@ from geomap.models import point_feature
     "--rs", is_flag=True, help="With geojsonseq: start each feature with the RFC 8142 record separator."
 )
 @geocoder_options
+@language_option
 @verbosity
 @click.pass_context
 def extract(ctx: click.Context, inputs: tuple[str, ...], fmt: str, rs: bool) -> None:
@@ -38,7 +39,7 @@ def extract(ctx: click.Context, inputs: tuple[str, ...], fmt: str, rs: bool) -> 
     try:
         pipeline = make_pipeline(ctx)
         with web_reader(ctx) as web:
-            articles = list(iter_articles(inputs, errors, web=web))
+            articles = list(iter_articles(inputs, errors, web=web, language=read_language(ctx)))
         for doc in pipeline.documents(articles, incidents=False):
             processed += 1
             for r in doc.resolutions:

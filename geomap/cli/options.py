@@ -127,6 +127,31 @@ def geocoder_options(command: F) -> F:
     return command
 
 
+def language_option(command: F) -> F:
+    """``--lang fr|en|auto``: the language every article is read in, or ``auto`` (each article's
+    declared language, else the detected one)."""
+    from geomap.lexicon import languages
+
+    def keep(ctx: click.Context, param: click.Parameter, value: str) -> None:
+        ctx.ensure_object(dict)["lang"] = None if value == "auto" else value
+
+    return click.option(
+        "--lang",
+        type=click.Choice([*languages(), "auto"]),
+        default="auto",
+        show_default=True,
+        expose_value=False,
+        callback=keep,
+        help="Read every article as written in this language; auto: as its page or record declares, "
+        "else as detected (articles in other languages are named and skipped).",
+    )(command)
+
+
+def read_language(ctx: click.Context) -> str | None:
+    """The language ``--lang`` forces, or None for auto."""
+    return ctx.ensure_object(dict).get("lang")
+
+
 def geocoder_config(ctx: click.Context) -> Any:
     """The geocoder settings the command line gave, or None with ``--offline``."""
     from geomap import __version__

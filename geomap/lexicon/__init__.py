@@ -1,4 +1,4 @@
-"""The words and patterns geomap reads French with, as data: one TOML file per concern and language.
+"""The words and patterns geomap reads a language with, as data: one TOML file per concern and language.
 
 Every trigger, cue, role verb, force noun, named-after noun, title and stop word that
 ``geomap.triggers``, ``geomap.guards``, ``geomap.locating``, ``geomap.casualties``,
@@ -37,9 +37,20 @@ that name (at most 80 characters), "after" the text after it, as ``geomap.locati
   positive sentence makes a trigger fire, holds the entry's pattern, and the pipeline finds no
   incident in it; a negative one is a real incident, often with a look-alike of the guard, and the
   pipeline finds an incident in it.
+- ``dates`` (``geomap.dates``): each example is an event's sentence in an article of the pack's
+  language published on Friday 16 September 2022 (``event_date(sentence, published, language=...)``).
+  ``month`` and ``month_abbreviation`` — a positive sentence gives a date in the entry's month, a
+  negative one none in it (a look-alike: "may", the planet Mars, "sept" the number); ``weekday`` —
+  a date on that weekday, or none on it (a coming "next Monday"); ``relative`` and ``week`` — a date
+  ``value`` days before the article, or none at that distance; ``ago`` — a date a whole multiple of
+  ``value`` days before, or no date; ``number`` — an "ago" phrase with the word gives a date, the
+  word alone none; ``future_after`` and ``future_before`` — a weekday with the word gives no date,
+  one without it gives a date; ``month_cue`` — a date of precision "month", or none;
+  ``day_suffix`` and ``day_joiner`` — a date of precision "day", or no date.
 - ``casualties``: ``number`` — the word's ``value`` is among the killed and injured figures
-  ``casualties()`` reads in a positive sentence and not among those of a negative one; ``victim`` and
-  ``approximator`` — ``casualties()`` reads a figure in a positive sentence and none in a negative one.
+  ``casualties()`` reads in a positive sentence and not among those of a negative one; the other
+  lists (victims, approximators, words for the dead and wounded, auxiliaries, verbs, the joiner of
+  compound numbers) — ``casualties()`` reads a figure in a positive sentence and none in a negative one.
 - ``forces``: ``force`` — ``actors_of()`` names an armed actor in a positive sentence and none in a
   negative one; ``peacekeeper`` — it names peacekeepers in a positive sentence and none in a negative.
 - ``actor_verbs`` (marked): the text after the name makes it the subject of a speech or political
@@ -63,6 +74,10 @@ that name (at most 80 characters), "after" the text after it, as ``geomap.locati
   something else (``extract.is_look_alike``), or is not.
 - ``place_prepositions`` (marked): ``extract.cued_names`` proposes a name starting at the bracket, or
   proposes none there.
+- ``grammar`` (marked; the brackets hold the grammar word itself): a positive example's bracketed
+  words are the entry's (its word, or a full match of its pattern, whatever the case), a negative
+  one's are a look-alike that is not. What the words do is shown by the examples of the lists the
+  rules string together with them.
 - ``person_titles`` (marked): the title keeps ``extract.proper_names`` from taking the bracketed
   name (a person's), or the word is there and the name is still taken.
 
@@ -86,6 +101,19 @@ from geomap.errors import GeomapError
 LEXICON_DIR = Path(__file__).resolve().parent
 DEFAULT_LANGUAGE = "fr"
 _MARK = re.compile(r"\[([^\[\]]+)\]")
+
+
+@cache
+def languages() -> tuple[str, ...]:
+    """The languages geomap has a pack for (a folder of ``geomap/lexicon``), the default first."""
+    found = sorted(p.name for p in LEXICON_DIR.iterdir() if (p / f"{TRIGGERS_FILE}.toml").is_file())
+    return tuple(sorted(found, key=lambda code: code != DEFAULT_LANGUAGE))
+
+
+def pack_language(code: str | None) -> str:
+    """The pack an article of language ``code`` is read with: its own, or the default language's
+    when its language is unknown (too short to tell) or has no pack."""
+    return code if code in languages() else DEFAULT_LANGUAGE
 
 
 class LexiconError(GeomapError, ValueError):
@@ -196,7 +224,17 @@ _MW, _MP = ListSpec("word", marked=True), ListSpec("pattern", marked=True)
 SCHEMA: Mapping[str, Mapping[str, ListSpec]] = MappingProxyType(
     {
         # geomap.casualties and geomap.actors
-        "casualties": {"number": ListSpec("word", valued=True), "victim": _P, "approximator": _P},
+        "casualties": {
+            "number": ListSpec("word", valued=True),
+            "victim": _P,
+            "approximator": _P,
+            "killed": _P,
+            "injured": _P,
+            "auxiliary": _P,
+            "killing_verb": _P,
+            "injuring_verb": _P,
+            "joiner": _P,
+        },
         "forces": {"force": _P, "peacekeeper": _W},
         # geomap.locating
         "actor_verbs": {"auxiliary": _MP, "adverb": _MP, "verb": _MP},
@@ -209,16 +247,46 @@ SCHEMA: Mapping[str, Mapping[str, ListSpec]] = MappingProxyType(
         "national_areas": {"noun": _P},
         # geomap.guards
         "guards": {"before": _P, "after": _P, "sentence": _P},
+        # geomap.dates
+        "dates": {
+            "month": ListSpec("word", valued=True),
+            "month_abbreviation": ListSpec("word", valued=True),
+            "weekday": ListSpec("word", valued=True),
+            "future_after": _W,
+            "future_before": _W,
+            "relative": ListSpec("pattern", valued=True),
+            "ago": ListSpec("pattern", valued=True),
+            "number": ListSpec("word", valued=True),
+            "week": ListSpec("pattern", valued=True),
+            "month_cue": _P,
+            "day_suffix": _P,
+            "day_joiner": _P,
+        },
         # geomap.extract
         "determiners": {"word": _MW},
         "articles": {"word": _MW},
-        "named_after": {"french": _MW, "english": _MW},
+        "named_after": {"before": _MW, "after": _MW},
         "quoted_org_nouns": {"noun": _MW},
         "locative_cues": {"word": _MW},
         "weak_cues": {"word": _MW},
         "area_words": {"word": _MW},
         "place_prepositions": {"preposition": _MW, "near": _MW},
         "person_titles": {"title": _MW},
+        # the grammar words of geomap.locating, geomap.extract and geomap.guards
+        "grammar": {
+            "of": _MW,
+            "agent": _MW,
+            "object": _MW,
+            "filler": _MW,
+            "conjunction": _MW,
+            "coordination_preposition": _MW,
+            "subject_determiner": _MW,
+            "clause_opener": _MW,
+            "seat_preposition": _MW,
+            "finite_verb": _MP,
+            "passive": _MP,
+            "since": _MW,
+        },
     }
 )
 TRIGGERS_FILE = "triggers"
