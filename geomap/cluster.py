@@ -1,10 +1,11 @@
 """The per-article stages on a Dask distributed cluster (``geomap build --scheduler ADDRESS``).
 
 The client sends batches of articles to the cluster's workers and takes their results back in input
-order, a bounded number of batches in flight; merging, border zones and outputs stay on the client,
-so a cluster run writes what a local run writes. Each worker process builds one pipeline from the
-run's :class:`~geomap.pipeline.Settings` on its first batch, keeps it for the next ones, and runs it
-in one dedicated thread (spaCy and the SQLite tiers then never cross threads). A worker whose geomap
+order, a bounded number of batches in flight (:mod:`geomap.runners` does the batching, as for local
+workers); merging, border zones and outputs stay on the client, so a cluster run writes what a local
+run writes. Each worker process builds one pipeline from the run's :class:`~geomap.runners.Recipe`
+(:class:`~geomap.pipeline.Settings`) on its first batch, keeps it for the next ones, and runs it in
+one dedicated thread (spaCy and the SQLite tiers then never cross threads). A worker whose geomap
 code, data or model differ from the client's refuses the work instead of answering differently.
 """
 
@@ -14,14 +15,12 @@ import socket
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from geomap.errors import GeomapError
 from geomap.models import Article, DocumentResult
+from geomap.runners import Recipe, batched, in_order, is_built, worker_stages
 from geomap.store import fingerprint
-
-if TYPE_CHECKING:
-    from geomap.pipeline import Pipeline, Settings
 
 BATCH_SIZE = 16  # larger than the local workers' 8: each batch crosses the network twice
 CONNECT_TIMEOUT_S = 30
@@ -50,11 +49,10 @@ def connect(address: str) -> Any:
 
 
 def documents_on_cluster(
-    address: str, settings: Settings, articles: Iterable[Article], *, batch_size: int = BATCH_SIZE
+    address: str, recipe: Recipe, articles: Iterable[Article], *, batch_size: int = BATCH_SIZE
 ) -> Iterator[DocumentResult]:
-    """Each article's results, computed on the cluster at ``address``, streamed back in input order."""
-    from geomap.pipeline import batched, in_order
-
+    """Each article's results, computed on the cluster at ``address`` by pipelines built from
+    ``recipe``, streamed back in input order."""
     client = connect(address)
     try:
         try:
@@ -62,9 +60,9 @@ def documents_on_cluster(
         except TimeoutError as exc:
             raise ClusterError(f"no Dask worker joined the scheduler at {address}") from exc
         processes = len(client.nthreads())  # they share the online geocoder's rate
-        expected = fingerprint(settings.identity())
+        expected = fingerprint(recipe.identity())
         yield from in_order(
-            lambda batch: client.submit(run_batch, settings, processes, expected, batch, pure=False),
+            lambda batch: client.submit(run_batch, recipe, processes, expected, batch, pure=False),
             batched(articles, batch_size),
             2 * processes + 2,
         )
@@ -72,34 +70,24 @@ def documents_on_cluster(
         client.close()
 
 
-_PIPELINES: dict[Settings, Pipeline] = {}
 _THREAD: ThreadPoolExecutor | None = None
 
 
-def run_batch(
-    settings: Settings, processes: int, expected: str, batch: list[Article]
-) -> list[DocumentResult]:
-    """On a worker: the results of ``batch`` from this process's pipeline for ``settings`` (one of
+def run_batch(recipe: Recipe, processes: int, expected: str, batch: list[Article]) -> list[DocumentResult]:
+    """On a worker: the results of ``batch`` from this process's pipeline for ``recipe`` (one of
     ``processes`` worker processes; ``expected`` is the client's fingerprint)."""
     global _THREAD
     if _THREAD is None:
         _THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geomap")
-    return _THREAD.submit(_documents, settings, processes, expected, batch).result()
+    return _THREAD.submit(_documents, recipe, processes, expected, batch).result()
 
 
-def _documents(
-    settings: Settings, processes: int, expected: str, batch: list[Article]
-) -> list[DocumentResult]:
-    from geomap import __version__
-    from geomap.pipeline import Pipeline
+def _documents(recipe: Recipe, processes: int, expected: str, batch: list[Article]) -> list[DocumentResult]:
+    if not is_built(recipe, processes=processes) and fingerprint(recipe.identity()) != expected:
+        from geomap import __version__
 
-    pipeline = _PIPELINES.get(settings)
-    if pipeline is None:
-        if fingerprint(settings.identity()) != expected:
-            raise ClusterError(
-                f"the worker on {socket.gethostname()} runs geomap {__version__} with other code, data "
-                "or model than the client: install the same geomap on every worker"
-            )
-        pipeline = Pipeline.from_settings(settings, processes=processes, with_zones=False)
-        _PIPELINES[settings] = pipeline
-    return list(pipeline.documents(batch))
+        raise ClusterError(
+            f"the worker on {socket.gethostname()} runs geomap {__version__} with other code, data "
+            "or model than the client: install the same geomap on every worker"
+        )
+    return list(worker_stages(recipe, processes=processes).documents(batch))

@@ -30,3 +30,24 @@ class GeocoderError(GeomapError, ConnectionError):
 
 class OutputError(GeomapError, OSError):
     """An output file could not be written."""
+
+
+class RunError(GeomapError, ValueError):
+    """A run asked for in a way it cannot go: an unknown start method for the workers, a cluster run
+    of a pipeline that no settings describe."""
+
+
+class WorkerError(GeomapError, RuntimeError):
+    """A worker process ended without handing back its batch (killed, or out of memory)."""
+
+
+class NoArticleError(GeomapError, ValueError):
+    """Not one input could be processed: nothing to map. ``problems`` says why, input by input."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("no article could be processed")
+
+
+class OfflineAssetError(GeomapError, LookupError):
+    """A script or style sheet the page needs is not in the installed offline asset package."""

@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import fcntl
 import hashlib
 import importlib.util
 import io
@@ -874,19 +873,25 @@ def write_formats(
 # --- the output folder's lock ----------------------------------------------------------------------
 
 
+LOCK_FILE = ".geomap.lock"
+
+
 @contextlib.contextmanager
 def output_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` while writing into it: a second run writing to the same
-    folder waits for the first instead of interleaving its files."""
+    folder waits for the first instead of interleaving its files. The lock is the operating system's
+    (``filelock``: flock on POSIX, LockFileEx on Windows), so a killed run never leaves it held."""
+    from filelock import FileLock  # only a run that writes outputs needs it
+
     folder = Path(folder)
+    lock = FileLock(folder / LOCK_FILE)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / ".geomap.lock", os.O_CREAT | os.O_RDWR, 0o666)
-    except OSError as exc:
-        raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}") from exc
+        lock.acquire()
+    except (OSError, NotImplementedError) as exc:  # NotImplementedError: a file system without locks
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise OutputError(f"cannot write into {folder}: {reason}") from exc
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        lock.release()

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import hashlib
 import itertools
+import json
+import logging
+import os
 import re
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy
 import spacy
@@ -32,6 +38,9 @@ from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
 from geomap.lexicon import DEFAULT_LANGUAGE, load, pack_language
 from geomap.models import Article, Mention
+from geomap.userplaces import cache_dir
+
+log = logging.getLogger("geomap")
 
 MODEL = "fr_core_news_sm"
 # The statistical NER of each language that has one installed (official weights only); the others
@@ -146,17 +155,27 @@ class GazetteerMatcher:
     def __init__(self, nlp: Language, spans_key: str = SPANS_KEY) -> None:
         self.spans_key = spans_key
         self.tokenizer = nlp.tokenizer
+        self.vocab = nlp.vocab
         self.matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
 
-    def add_names(self, names: Iterable[str]) -> None:
+    def add_names(self, names: Iterable[str], *, cache: Path | None = None) -> None:
         """Look for these exact names (case-sensitive, tokenised as the text will be).
 
-        Tokenising the names fills the tokenizer's word cache, which has a fixed size (10,000 by
-        default): the cache is enlarged by as many entries, or the articles' words would find it
-        full and every one of them would be split again by the affix rules (on the benchmark's
-        articles, the tokenizer ran fifteen times slower).
+        Tokenising tens of thousands of names takes seconds at every start: the tokens of each name
+        are kept in ``cache`` (a JSON file, see ``name_cache``) and read back as Docs, which takes a
+        fraction of that. Tokenising the names fills the tokenizer's word cache, which has a fixed
+        size (10,000 by default): the cache is enlarged by as many entries, or the articles' words
+        would find it full and every one of them would be split again by the affix rules (on the
+        benchmark's articles, the tokenizer ran fifteen times slower).
         """
-        patterns = list(self.tokenizer.pipe(names))
+        names = list(names)
+        words = _cached_tokens(cache, len(names)) if cache is not None else None
+        if words is None:
+            patterns = list(self.tokenizer.pipe(names))
+            if cache is not None:
+                _save_tokens(cache, [[token.text for token in doc] for doc in patterns])
+        else:
+            patterns = [Doc(self.vocab, words=tokens) for tokens in words]
         self.tokenizer.max_cache_size += len(patterns)
         self.matcher.add("PLACE", patterns)
 
@@ -206,8 +225,53 @@ def load_pipeline(gazetteer: Gazetteer, language: str = DEFAULT_LANGUAGE) -> Lan
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")
     matcher = nlp.add_pipe("geomap_gazetteer")
-    matcher.add_names(sorted(gazetteer.surface_names()))
+    names = sorted(gazetteer.surface_names())
+    matcher.add_names(names, cache=name_cache(nlp, names))
     return nlp
+
+
+NAME_CACHE = "names"  # the folder of the user cache that keeps the gazetteer names' tokens
+
+
+def name_cache(nlp: Language, names: Sequence[str]) -> Path:
+    """Where the tokens of ``names`` under ``nlp``'s tokenizer are kept: a file named by a digest of
+    everything they depend on (the names, spaCy's version, the pipeline's language, name and
+    version), so a new gazetteer, model or spaCy never reads stale tokens."""
+    meta = nlp.meta
+    identity = [spacy.__version__, nlp.lang, meta.get("name"), meta.get("version"), *names]
+    digest = hashlib.sha256("\n".join(map(str, identity)).encode()).hexdigest()[:20]
+    return cache_dir() / NAME_CACHE / f"{nlp.lang}-{digest}.json"
+
+
+def _cached_tokens(path: Path, count: int) -> list[list[str]] | None:
+    """The kept tokens of ``count`` names, or None when the file is missing or damaged."""
+    try:
+        words = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    well_formed = isinstance(words, list) and len(words) == count
+    if not well_formed or not all(
+        isinstance(w, list) and w and all(isinstance(t, str) for t in w) for w in words
+    ):
+        return None
+    return words
+
+
+def _save_tokens(path: Path, words: list[list[str]]) -> None:
+    """Keep the names' tokens (written whole, then moved into place; other languages' and older
+    versions' files of the folder are removed). A cache that cannot be written is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=".tokens-", suffix=".tmp", delete=False
+        ) as stream:
+            json.dump(words, stream, ensure_ascii=False)
+        os.replace(stream.name, path)
+        for old in path.parent.glob(f"{path.name.split('-', 1)[0]}-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as error:
+        log.debug("the names' tokens cannot be kept in %s: %s", path, error)
 
 
 @dataclass(frozen=True, slots=True)

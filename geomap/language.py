@@ -15,10 +15,21 @@ which downloads its model on first use, was ruled out for that).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import lzma
+import os
 import re
+import shutil
+import tempfile
 import threading
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from geomap.userplaces import cache_dir
 
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
@@ -110,12 +121,65 @@ def normalise(declared: str | None) -> str | None:
 
 @functools.cache
 def _identifier() -> LanguageIdentifier:
-    """The detector, loaded once (about a second: the model is decompressed from the package)."""
+    """The detector, loaded once. The package ships its model compressed, and decompressing it takes
+    about a second at every start: the decompressed model is kept in the user cache (``langid/``,
+    named by py3langid's version) and read from there, which takes a fraction of that."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier = _cached_identifier() or LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(LANGUAGES))
     return identifier
+
+
+def _cached_identifier() -> LanguageIdentifier | None:
+    """The detector from the decompressed model in the user cache (kept there on first use); None
+    when it cannot be kept or read, or this py3langid lays its model out differently."""
+    from py3langid import langid, modelio
+
+    path = None
+    try:
+        version = metadata.version("py3langid")
+        path = cache_dir() / "langid" / f"model-{version}.npz"
+        if not path.exists():
+            _keep_decompressed(langid.MODEL_DIR / langid.MODEL_FILE, path)
+        with np.load(path, allow_pickle=False) as data:
+            return langid.LanguageIdentifier(
+                np.asarray(data["ptc"]),
+                np.asarray(data["pc"]),
+                data["classes"].tolist(),
+                modelio._to_array(data["nextmove"]),
+                data["out_feat"].tolist(),
+                tk_row=modelio._to_array(data["nextmove_row"]),
+                norm_probs=True,
+            )
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        TypeError,
+        lzma.LZMAError,
+        metadata.PackageNotFoundError,
+    ):
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)  # a damaged copy is made again next time
+        return None
+
+
+def _keep_decompressed(source: Path, path: Path) -> None:
+    """Decompress the packaged model into ``path`` (written whole, then moved into place; older
+    versions' files removed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.NamedTemporaryFile(dir=path.parent, prefix=".model-", suffix=".tmp", delete=False) as out,
+        lzma.open(source) as compressed,
+    ):
+        shutil.copyfileobj(compressed, out, length=1 << 20)
+    os.replace(out.name, path)
+    for old in path.parent.glob("model-*.npz"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 def guess(text: str) -> tuple[str | None, float]:

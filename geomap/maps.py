@@ -45,6 +45,7 @@ from shapely.geometry import shape
 from shapely.ops import polylabel
 
 from geomap.areas import Areas
+from geomap.errors import OfflineAssetError
 from geomap.export import DATA_SOURCES
 from geomap.gazetteer import capitals, data_dir
 from geomap.ingest import http_url
@@ -85,10 +86,6 @@ _ASSET = re.compile(
 _INERT_CHARS = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"})
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACES = str.maketrans({"{": "\\u007b", "}": "\\u007d"})
-
-
-class OfflineAssetError(LookupError):
-    """A script or style sheet the page needs is not in the installed offline asset package."""
 
 
 def _e(value: Any) -> str:

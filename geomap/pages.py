@@ -26,13 +26,15 @@ import html
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-from lxml.html import HtmlElement
 
 from geomap import language
 from geomap.dates import plausible
 from geomap.errors import GeomapError
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
 
 # A page with no paragraph of prose this long has no main text: a homepage of links and teasers.
 MIN_PARAGRAPH_CHARS = 80
@@ -167,9 +169,13 @@ def parse_page(
     Raises :class:`PageError` for binary data, a document that is not HTML, or a page with no main
     text (a homepage of links, an error page).
     """
-    from trafilatura import bare_extraction  # a second to import: only for runs that read pages
-
     source = url
+    try:
+        from trafilatura import bare_extraction  # a second to import: only for runs that read pages
+    except ImportError as exc:  # the optional part of the install that reads pages (64 MB with lxml)
+        raise PageError(
+            "reading web pages needs trafilatura: pip install 'geomap[web]'", source=source
+        ) from exc
     if len(content) > MAX_BYTES:
         size = f"{len(content) / 1e6:.0f} MB, more than {MAX_BYTES / 1e6:.0f} MB"
         raise PageError(f"too large ({size})", source=source)

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
+from geomap import runners
 from geomap.areas import theatre_areas
-from geomap.errors import GazetteerError, InputError
+from geomap.errors import GazetteerError, InputError, RunError
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.geocode import GeocoderConfig
@@ -57,6 +52,12 @@ class Settings:
             return self
         cap = None if g.max_requests is None else max(1, math.ceil(g.max_requests / processes))
         return replace(self, geocoder=replace(g, min_delay=g.min_delay * processes, max_requests=cap))
+
+    def worker_pipeline(self, *, processes: int) -> Pipeline:
+        """The per-article stages these settings describe, as one of ``processes`` worker processes
+        builds them (a spawned or a Dask worker: :class:`geomap.runners.Recipe`); no border zones,
+        which the parent computes over every article."""
+        return Pipeline.from_settings(self, processes=processes, with_zones=False)
 
 
 class Pipeline:
@@ -134,6 +135,13 @@ class Pipeline:
         _ = (self.extractor, self.resolver, self.detector)  # each cached_property loads its stage
         return self
 
+    def after_fork(self) -> None:
+        """In a forked worker: each tier reopens what must not cross a fork (an SQLite connection)."""
+        for tier in self.resolver.tiers:
+            reopen = getattr(tier, "after_fork", None)
+            if reopen is not None:
+                reopen()
+
     def zones(self, incidents: Sequence[Incident] = ()) -> BorderZones | None:
         """The border zones stage of the pipeline's theatre, or of the one ``incidents`` are in; built
         once per theatre. None when there is no theatre (the incidents' countries are not neighbours)."""
@@ -175,33 +183,25 @@ class Pipeline:
         """Failed requests of the online tiers so far (each tier counts its own in ``failures``)."""
         return sum(getattr(tier, "failures", 0) for tier in self.resolver.tiers)
 
-    def documents_with_workers(
-        self, articles: Iterable[Article], count: int, workers: int
-    ) -> Iterator[DocumentResult]:
-        """``documents`` spread over ``workers`` forked processes when ``count`` articles justify it."""
-        if workers <= 1 or count < MIN_ARTICLES_PER_WORKER * 2:
-            yield from self.documents(articles)
-            return
-        global _FORKED
-        _FORKED = self.load()  # forked workers inherit the loaded pipeline instead of loading their own
-        context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
-        )
-        with pool:
-            batches = batched(articles, BATCH_SIZE)
-            yield from in_order(lambda batch: pool.submit(_process_batch, batch), batches, 2 * workers + 2)
-
     def process(
-        self, articles: Iterable[Article], count: int, *, workers: int = 1, scheduler: str | None = None
+        self,
+        articles: Iterable[Article],
+        count: int,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
+        start_method: str | None = None,
     ) -> Iterator[DocumentResult]:
-        """The per-article stages on ``count`` articles: here, in ``workers`` processes, or on the Dask
-        cluster whose scheduler is at ``scheduler``; results always come in input order."""
+        """The per-article stages on ``count`` articles: here, in ``workers`` processes started with
+        ``start_method`` (None: :func:`geomap.runners.default_start_method`), or on the Dask cluster
+        whose scheduler is at ``scheduler``; results always come in input order."""
         if scheduler is None:
-            yield from self.documents_with_workers(articles, count, workers)
+            yield from runners.on_workers(
+                self, articles, count=count, workers=workers, recipe=self.settings, start_method=start_method
+            )
             return
         if self.settings is None:
-            raise ValueError("only a pipeline built from Settings can run on a cluster")
+            raise RunError("only a pipeline built from Settings can run on a cluster")
         from geomap.cluster import documents_on_cluster
 
         yield from documents_on_cluster(scheduler, self.settings, articles)
@@ -221,15 +221,17 @@ class Pipeline:
         scheduler: str | None = None,
         web: WebReader | None = None,
         language: str | None = None,
+        start_method: str | None = None,
     ) -> Result:
         """Process every input; bad inputs are recorded in ``Result.problems`` and skipped.
 
-        With ``workers`` > 1 and enough articles, batches of articles go to forked worker processes
-        that share the loaded models; with ``scheduler``, they go to a Dask cluster. Articles found in
-        ``store`` (same content, same code and settings) are taken from it instead of being processed,
-        and the others are added to it. Results are merged in input order, so the outputs are the
-        same whichever way the articles went. ``language`` reads every article as written in it
-        (else each article's declared or detected language decides).
+        With ``workers`` > 1 and enough articles, batches of articles go to worker processes
+        (:mod:`geomap.runners`: forked ones share the loaded models; ``start_method`` "spawn" makes
+        each build its own from ``settings``); with ``scheduler``, they go to a Dask cluster. Articles
+        found in ``store`` (same content, same code and settings) are taken from it instead of being
+        processed, and the others are added to it. Results are merged in input order, so the outputs
+        are the same whichever way the articles went. ``language`` reads every article as written in
+        it (else each article's declared or detected language decides).
         """
         result = Result()
         errors: list[InputError] = []
@@ -245,7 +247,9 @@ class Pipeline:
             reused = {i: document_from(data) for i, data in found if data is not None}
         todo = [a for i, a in enumerate(articles) if i not in reused]
         stream = progress(todo) if progress else todo
-        fresh = self.process(stream, len(todo), workers=workers, scheduler=scheduler)
+        fresh = self.process(
+            stream, len(todo), workers=workers, scheduler=scheduler, start_method=start_method
+        )
         for i in range(len(articles)):
             doc = reused.get(i)
             if doc is None:
@@ -288,59 +292,3 @@ def _extractor(gazetteer: Gazetteer) -> Extractor:
 
 
 _EXTRACTORS: list[tuple[Gazetteer, Extractor]] = []
-
-
-BATCH_SIZE = 8  # small batches keep both workers busy to the end (measured: 8 beats 16 and 32)
-MIN_ARTICLES_PER_WORKER = 16
-_FORKED: Pipeline | None = None
-
-
-def batched(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
-    """``articles`` in lists of ``size`` (the last one shorter), read as they are needed."""
-    batch: list[Article] = []
-    for article in articles:
-        batch.append(article)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def in_order(
-    submit: Callable[[list[Article]], Any], batches: Iterable[list[Article]], in_flight: int
-) -> Iterator[DocumentResult]:
-    """The results of every batch, in input order, with at most ``in_flight`` batches submitted and
-    not yet taken back: a corpus of any size streams through in bounded memory. ``submit`` returns a
-    future (of ``concurrent.futures`` or of Dask) whose ``result()`` is the batch's list of results."""
-    pending: deque[Any] = deque()
-    for batch in batches:
-        pending.append(submit(batch))
-        if len(pending) >= in_flight:
-            yield from pending.popleft().result()
-    while pending:
-        yield from pending.popleft().result()
-
-
-def exit_with_parent(parent: int, *, every: float = 0.5) -> None:
-    """In a worker process: exit as soon as ``parent`` is gone. A parent killed outright (SIGKILL, the
-    out-of-memory killer) cannot tell its workers, and each would keep its ~400 MB waiting for work on
-    a queue that nobody will ever close. Polling the parent's pid is portable, unlike Linux's
-    PR_SET_PDEATHSIG."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="geomap-exit-with-parent", daemon=True).start()
-
-
-def _process_batch(batch: list[Article]) -> list[DocumentResult]:
-    """In a worker process: the pipeline the parent had loaded when it forked, on one batch."""
-    assert _FORKED is not None, "workers are forked from a process that set the pipeline"
-    for tier in _FORKED.resolver.tiers:
-        reopen = getattr(tier, "after_fork", None)
-        if reopen is not None:
-            reopen()  # an SQLite connection must not cross a fork
-    return list(_FORKED.documents(batch))

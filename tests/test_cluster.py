@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from geomap import cluster
+from geomap import cluster, runners
 from geomap.models import Article
 from geomap.outputs import write_outputs
 from geomap.pipeline import Pipeline, Settings
@@ -54,7 +54,7 @@ def test_results_come_back_in_input_order_from_both_workers(scheduler: str) -> N
     assert all(d.incidents for d in docs)
     client = cluster.connect(scheduler)
     try:
-        busy = client.run(lambda: len(cluster._PIPELINES))  # each worker built its pipeline once
+        busy = client.run(lambda: len(runners._BUILT))  # each worker built its pipeline once
     finally:
         client.close()
     assert len(busy) == 2
@@ -62,7 +62,7 @@ def test_results_come_back_in_input_order_from_both_workers(scheduler: str) -> N
 
 
 def test_a_worker_with_other_code_refuses_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cluster, "_PIPELINES", {})
+    monkeypatch.setattr(runners, "_BUILT", {})
     with pytest.raises(cluster.ClusterError, match="same geomap on every worker"):
         cluster._documents(Settings(), 1, "a fingerprint of other code", [])
 

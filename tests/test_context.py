@@ -120,6 +120,7 @@ def test_a_missing_model_is_a_clear_error(tmp_path: Path):
         ContextModel.from_disk(tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_held_out_sentences_are_labelled_well():
     """Trained on four fifths of the data, the model labels the fifth it never saw."""
     sentences = training_sentences()
@@ -132,6 +133,7 @@ def test_held_out_sentences_are_labelled_well():
     assert scores.recall >= 0.8, scores
 
 
+@pytest.mark.slow
 def test_held_out_ledes_are_sorted_well():
     """Trained on four fifths of the headlines and ledes, the article model sorts the fifth it never saw."""
     articles = training_articles()
@@ -142,6 +144,7 @@ def test_held_out_ledes_are_sorted_well():
     assert scores.recall >= 0.85, scores  # a report taken for another genre costs its incidents
 
 
+@pytest.mark.slow
 def test_training_is_deterministic():
     sentences = training_sentences()[::7]
     first, second = ContextModel(train(sentences)), ContextModel(train(sentences))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 import geomap.extract as extract
+from geomap import userplaces
 from geomap.extract import ParsedArticle
 from geomap.ingest import normalise_for_nlp
 from geomap.models import Article
@@ -434,3 +437,43 @@ def test_the_same_text_read_as_french_and_as_english_is_read_by_each_pack(pipeli
     [french] = pipeline.extractor.parse([Article(id="fr", text=text, language="fr")])
     assert "Tegh" in texts(french) and french.doc.ents is not None
     assert {m.lang for m in french.mentions} == {"fr"}
+
+
+# --- start-up: the gazetteer names' tokens are kept in the user cache -----------------------------
+
+
+@pytest.mark.slow
+def test_the_names_tokens_are_kept_and_read_back_as_the_tokenizer_gives_them(
+    gazetteer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second start reads the names' tokens from the cache instead of tokenising them again, and
+    finds the same names; a damaged file is rebuilt; an unwritable cache only costs time."""
+    monkeypatch.setenv(userplaces.CACHE_ENV, str(tmp_path / "cache"))
+    text = "Des tirs ont visé Tegh, Kornidzor et Nagorny-Karabakh près de la frontière."
+    first = extract.load_pipeline(gazetteer, "fr")
+    [kept] = (tmp_path / "cache" / extract.NAME_CACHE).glob("fr-*.json")
+    words = json.loads(kept.read_text(encoding="utf-8"))
+    assert ["Nagorny", "-", "Karabakh"] in words
+    second = extract.load_pipeline(gazetteer, "fr")
+    found = [_spans(nlp, text) for nlp in (first, second)]
+    assert found[0] == found[1] and {"Tegh", "Kornidzor", "Nagorny-Karabakh"} <= set(found[0])
+    kept.write_text('[["half', encoding="utf-8")
+    third = extract.load_pipeline(gazetteer, "fr")
+    assert _spans(third, text) == found[0]
+    assert json.loads(kept.read_text(encoding="utf-8")) == words  # rebuilt
+
+
+def _spans(nlp, text: str) -> list[str]:
+    doc = nlp(text)
+    return [span.text for span in doc.spans[extract.SPANS_KEY]]
+
+
+def test_the_names_cache_is_named_by_what_the_tokens_depend_on() -> None:
+    import spacy
+
+    french, english = spacy.blank("fr"), spacy.blank("en")
+    names = ["Tegh", "l'Arménie"]
+    assert extract.name_cache(french, names) == extract.name_cache(french, list(names))
+    assert extract.name_cache(french, names) != extract.name_cache(french, [*names, "Goris"])
+    assert extract.name_cache(french, names) != extract.name_cache(english, names)
+    assert extract.name_cache(english, names).name.startswith("en-")

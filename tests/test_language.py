@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from geomap import language
+from geomap import language, userplaces
 from geomap.language import detect, guess, normalise
 
 FIXTURES = Path(__file__).parent / "fixtures" / "language"
@@ -128,3 +128,22 @@ def test_detection_is_fast_once_loaded():
 
 def test_long_texts_are_read_from_their_head():
     assert detect(FRENCH * 500) == "fr"
+
+
+def test_the_decompressed_model_is_kept_in_the_cache_and_reads_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model decompressed once into the user cache gives the packaged model's answers; a damaged
+    copy is not used, and is made again on the next start."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    monkeypatch.setenv(userplaces.CACHE_ENV, str(tmp_path))
+    kept = language._cached_identifier()
+    [path] = (tmp_path / "langid").glob("model-*.npz")
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    assert kept is not None
+    for text in ("Des tirs ont visé Sotk mardi.", "Shells hit Sotk on Tuesday.", "Zwei Soldaten verletzt."):
+        assert kept.classify(text) == packaged.classify(text)
+    path.write_bytes(b"not a model")
+    assert language._cached_identifier() is None and not path.exists()
+    assert language._cached_identifier() is not None and path.exists()

@@ -14,7 +14,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from click.testing import CliRunner
 
 from geomap import __version__
 from geomap.cli import cli
-from geomap.export import FIELD_TYPES, LAYER_SPECS
+from geomap.errors import NoArticleError
+from geomap.export import FIELD_TYPES, LAYER_SPECS, output_lock
 from geomap.maps import COLOURS
 from geomap.outputs import Pictures, recover, write_outputs
 
@@ -49,6 +52,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return root / "out"
+
+
+PNG = Pictures(formats=("png",))
 
 
 def test_geopackage_has_every_layer_and_each_reads_back(built: Path) -> None:
@@ -121,6 +127,80 @@ def test_geojson_sequence_with_record_separators(tmp_path: Path) -> None:
     assert all(f["type"] == "Feature" and f["geometry"]["type"] == "Point" for f in features)
     lon, lat = features[0]["geometry"]["coordinates"]
     assert 45 < lon < 46.5 and 39 < lat < 40.5  # Jermuk, in [lon, lat] order
+
+
+# --- the library's build, what the command line calls ---------------------------------------------
+
+
+def test_the_librarys_build_writes_what_the_command_writes(
+    built: Path, tmp_path: Path, comparable: Callable[[Path], dict[str, bytes]]
+) -> None:
+    from geomap import build
+
+    done = build.run([built.parent / "in"], tmp_path / "out", options=build.BuildOptions(pictures=PNG))
+    assert comparable(tmp_path / "out") == comparable(built)
+    assert set(done.written) == {p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["settings"] == json.loads((built / "summary.json").read_text(encoding="utf-8"))["settings"]
+    assert summary["timings"]["total_s"] > 0
+
+
+def test_a_build_with_no_article_writes_nothing_and_says_why(tmp_path: Path) -> None:
+    from geomap import build
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(NoArticleError) as raised:
+        build.run([tmp_path / "in"], tmp_path / "out")
+    assert raised.value.problems and "empty.txt" in raised.value.problems[0]
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_a_missing_offline_asset_is_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geomap import maps
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "tirs.md").write_text(ARTICLE, encoding="utf-8")
+    monkeypatch.setattr("offlinefolium.elements._res", {})  # an install whose asset package lacks files
+    maps._offline_assets.cache_clear()
+    try:
+        done = CliRunner().invoke(
+            cli, ["build", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--offline", "--no-report"]
+        )
+    finally:
+        maps._offline_assets.cache_clear()
+    assert done.exit_code == 1, done.output
+    assert "no offline copy of https://" in done.output and "Traceback" not in done.output
+    assert isinstance(done.exception, SystemExit)
+
+
+LOCK_HOLDER = """
+import sys, time
+from geomap.export import output_lock
+
+with output_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_second_writer_waits_for_the_first_to_release_the_folder(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(tmp_path / "out"), "1.5"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        started = time.monotonic()
+        with output_lock(tmp_path / "out"):
+            waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waited > 0.5
+    with output_lock(tmp_path / "out"):  # released: taken at once, by this process again
+        pass
 
 
 # --- one run's outputs, swapped in together ------------------------------------------------------

