@@ -106,6 +106,7 @@ def run(
     if not result.articles:
         raise NoArticleError(result.problems)
     result.timings["total_s"] = round(time.perf_counter() - started, 3)
+    writing = time.perf_counter()
     written = write_outputs(
         result,
         out,
@@ -117,7 +118,30 @@ def run(
         bom=options.bom,
         database=options.database,
     )
+    finished = time.perf_counter()
+    _log_outputs(written, seconds=finished - writing, total=finished - started)
     return Built(result, tuple(written))
+
+
+def _log_outputs(written: Sequence[Path], *, seconds: float, total: float) -> None:
+    """Each output with its size, then the writing time and the whole build's (the stages before
+    logged theirs as they were measured, in :meth:`geomap.pipeline.Pipeline.run`)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for path in written:
+        with contextlib.suppress(OSError):  # a size is only a hint: never fail a written build over it
+            log.info("wrote %s (%s)", path, human_size(path.stat().st_size))
+    log.info("%d outputs written in %.2f s; build done in %.2f s", len(written), seconds, total)
+
+
+def human_size(size: int) -> str:
+    """ "812 B", "14.2 kB", "3.1 MB": a size as a reader takes it in (powers of 1000, as ``ls --si``)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB"):
+        if value < 1000:
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
 
 
 def _store(out: Path, settings: Settings, *, full: bool, notify: Callable[[str], None]) -> ResultStore | None:

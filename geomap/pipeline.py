@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
-import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -19,12 +20,14 @@ from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import LanguageSkipped, iter_articles
 from geomap.models import Article, DocumentResult, Incident, Resolution, Result
-from geomap.resolve import GazetteerTier, Resolver, Tier
+from geomap.resolve import GazetteerTier, Resolver, Tier, shown
 from geomap.store import ResultStore, document_from, plain
 from geomap.theatre import Theatre
 from geomap.web import WebReader
 from geomap.world import WorldTier
 from geomap.zones import BorderZones, ZoneConfig, derive_theatre, empty_zones
+
+log = logging.getLogger("geomap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +164,16 @@ class Pipeline:
         except GazetteerError as error:
             if self.theatre is not None:
                 raise
-            print(f"geomap: no border zones: {error}", file=sys.stderr)
+            log.warning("no border zones: %s", error)
             return None
 
     def documents(self, articles: Iterable[Article], *, incidents: bool = True) -> Iterator[DocumentResult]:
-        """Each article's resolved mentions (and incidents), streamed in input order."""
+        """Each article's resolved mentions (and incidents), streamed in input order; at debug level,
+        each article's counts are logged with the seconds since the previous one (spaCy parses in
+        batches, so an article's share of the parsing lands on the first of its batch, and the first
+        article of a language also pays for loading that language's model)."""
+        debug = log.isEnabledFor(logging.DEBUG)
+        last = time.perf_counter()
         for parsed in self.extractor.parse(articles):
             failures = self._tier_failures()
             resolutions = self._resolve(parsed)
@@ -177,6 +185,10 @@ class Pipeline:
             complete = self._tier_failures() == failures and not any(
                 getattr(tier, "disabled", False) for tier in self.resolver.tiers
             )
+            if debug:
+                now = time.perf_counter()
+                _log_article(parsed, resolutions, found, seconds=now - last)
+                last = now
             yield DocumentResult(parsed.article, resolutions, found, complete)
 
     def _tier_failures(self) -> int:
@@ -238,6 +250,7 @@ class Pipeline:
         started = time.perf_counter()
         articles = list(iter_articles(inputs, errors, web=web, language=language))
         result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
+        _log_inputs(articles, errors, seconds=result.timings["ingest_s"])
         started = time.perf_counter()
         keys: list[str] = []
         reused: dict[int, DocumentResult] = {}
@@ -246,6 +259,12 @@ class Pipeline:
             found = ((i, store.get(key)) for i, key in enumerate(keys))
             reused = {i: document_from(data) for i, data in found if data is not None}
         todo = [a for i, a in enumerate(articles) if i not in reused]
+        log.info(
+            "%d articles to process, %d reused from the store%s",
+            len(todo),
+            len(reused),
+            "" if store is not None else " (no store)",
+        )
         stream = progress(todo) if progress else todo
         fresh = self.process(
             stream, len(todo), workers=workers, scheduler=scheduler, start_method=start_method
@@ -260,8 +279,10 @@ class Pipeline:
             result.resolutions.extend(doc.resolutions)
             result.incidents.extend(doc.incidents)
         result.reused = len(reused)
+        reports = len(result.incidents)
         result.incidents = merge_reports(result.incidents)
         result.timings["nlp_resolve_incidents_s"] = round(time.perf_counter() - started, 3)
+        _log_documents(result, reports=reports, processed=len(todo))
         if self.with_zones:
             started = time.perf_counter()
             if (zones := self._zones_for(result.incidents)) is not None:
@@ -271,11 +292,83 @@ class Pipeline:
             else:  # no theatre: the same layers, empty, so that a day without incidents keeps its files
                 result.zones = empty_zones()
             result.timings["zones_s"] = round(time.perf_counter() - started, 3)
+            _log_zones(result)
         result.problems = [str(e) for e in errors]
         for error in errors:
             if isinstance(error, LanguageSkipped):
                 result.skipped_languages[error.language] = result.skipped_languages.get(error.language, 0) + 1
         return result
+
+
+def _log_inputs(articles: Sequence[Article], errors: Sequence[InputError], *, seconds: float) -> None:
+    """ "inputs read in 0.12 s: 40 articles (12 en, 28 fr), 2 skipped (1 in another language)"."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    languages = Counter(a.language or "undetected" for a in articles)
+    by_language = ", ".join(f"{n} {language}" for language, n in sorted(languages.items()))
+    other = sum(isinstance(e, LanguageSkipped) for e in errors)
+    log.info(
+        "inputs read in %.2f s: %d articles (%s), %d skipped%s",
+        seconds,
+        len(articles),
+        by_language or "none",
+        len(errors),
+        f" ({other} in another language)" if other else "",
+    )
+
+
+def _log_article(
+    parsed: ParsedArticle, resolutions: Sequence[Resolution], found: Sequence[Incident], *, seconds: float
+) -> None:
+    """ "article kirants-2022 (fr): 12 mentions, 5 kept, 4 resolved, 2 incidents, 0.031 s"."""
+    log.debug(
+        "article %s (%s): %d mentions, %d kept, %d resolved, %d incidents, %.3f s",
+        shown(parsed.article.id),
+        parsed.article.language or "undetected",
+        len(parsed.mentions),
+        len(resolutions),
+        sum(r.place is not None for r in resolutions),
+        len(found),
+        seconds,
+    )
+
+
+def _log_documents(result: Result, *, reports: int, processed: int) -> None:
+    """ "extraction, resolution and incidents in 3.10 s (38 articles processed, 12.3 articles/s): 410
+    mentions kept, 362 resolved, 57 incidents (from 64 reports)"."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    seconds = result.timings["nlp_resolve_incidents_s"]
+    rate = f", {processed / seconds:.1f} articles/s" if processed and seconds > 0 else ""
+    log.info(
+        "extraction, resolution and incidents in %.2f s (%d articles processed%s): %d mentions kept, "
+        "%d resolved, %d incidents (from %d reports)",
+        seconds,
+        processed,
+        rate,
+        len(result.resolutions),
+        sum(r.place is not None for r in result.resolutions),
+        len(result.incidents),
+        reports,
+    )
+
+
+def _log_zones(result: Result) -> None:
+    """ "zones in 0.80 s: theatre armenia-azerbaijan (5, 10, 20 km), 41 of 57 incidents in a zone"."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    seconds = result.timings["zones_s"]
+    if result.theatre is None:
+        log.info("zones in %.2f s: no theatre, no zones", seconds)
+        return
+    log.info(
+        "zones in %.2f s: theatre %s (%s km), %d of %d incidents in a zone",
+        seconds,
+        shown(result.theatre.name),
+        ", ".join(f"{w:g}" for w in result.zone_widths),
+        sum(i.zone is not None for i in result.incidents),
+        len(result.incidents),
+    )
 
 
 def _extractor(gazetteer: Gazetteer) -> Extractor:

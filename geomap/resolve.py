@@ -8,7 +8,9 @@ of place its wording asks for ("le district de Lachin"), and the place's importa
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -16,6 +18,8 @@ from typing import Protocol
 from geomap.gazetteer import Gazetteer, VariantMatch, name_key, theatre_countries, written_key
 from geomap.models import Mention, Place, Resolution
 from geomap.world import PhysicalFeatures, default_physical, km_apart
+
+log = logging.getLogger("geomap")
 
 # A place this far from a river's course or farther says nothing about which stretch a story means.
 RIVER_ANCHOR_KM = 250.0
@@ -37,6 +41,21 @@ KIND_WEIGHT = {
     "border_area": 1.2,
     "village": 0.8,
 }
+
+
+# Characters a log line must not carry raw: control characters, line and bidi overrides (an article
+# could otherwise forge log lines or reorder a terminal's text).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+SHOWN_CHARS = 60  # a name or an id in a log line: enough to recognise it, not a paragraph
+
+
+def shown(text: object, *, limit: int = SHOWN_CHARS) -> str:
+    """Text from an article as a log line shows it: it is data, not the log's own words, so control
+    characters are escaped (``\\x1b``) and it is cut to ``limit`` characters (then an ellipsis)."""
+    value = str(text)
+    if len(value) > limit:
+        value = value[:limit] + "…"
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
 
 
 # The origins of names a statistical model proposes ("ner"), or that stand in for them in a language
@@ -236,6 +255,22 @@ def _strong(place: Place) -> bool:
     return place.kind not in SETTLEMENT_KINDS or place.country in theatre_countries()
 
 
+class _Decisions:
+    """The debug lines of one document's resolution: each name's decision said once (a name that an
+    article repeats ten times was decided once), prefixed with the document's id."""
+
+    __slots__ = ("_said",)
+
+    def __init__(self) -> None:
+        self._said: set[tuple[str, str]] = set()
+
+    def tell(self, mention: Mention, decision: str) -> None:
+        if (mention.text, decision) in self._said:
+            return
+        self._said.add((mention.text, decision))
+        log.debug('resolve %s: "%s" %s', shown(mention.doc), shown(mention.text), decision)
+
+
 class Resolver:
     """Resolves all the mentions of one document together, asking its tiers in order.
 
@@ -318,26 +353,36 @@ class Resolver:
             chosen[key] = self._choose(key, candidates, context, wants_area)
         self._place_rivers(chosen, {k: [mentions[i].start for i in ix] for k, ix in by_key.items()})
         out = []
+        said = _Decisions() if log.isEnabledFor(logging.DEBUG) else None
         for i, m in enumerate(mentions):
             best, confidence = chosen[name_key(m.text)]
             if best is None:
                 if m.origin in ("cue", "name") or (m.origin in MODEL_LIKE and i not in cues):
+                    if said is not None:
+                        said.tell(m, f"no candidate; dropped (origin {m.origin}, nothing says it is a place)")
                     continue  # a guess, with nothing saying it is a place
                 out.append(Resolution(m, None, None, 0.3, ("no candidate in any tier",)))
+                if said is not None:
+                    said.tell(m, "no candidate in any tier; kept unresolved (after a locative cue)")
                 continue
             if (
                 m.origin != "gazetteer"
                 and (best.source != "gazetteer" or self._is_variant(name_key(m.text), best.place))
                 and not self._plausible(best, context, m, i in cues or i in weak_cues)
             ):
+                implausible = f"{best.place.name} ({best.place.country}) implausible"
                 if m.origin in MODEL_LIKE and i in cues:  # a place, but not that one: say so, unresolved
-                    out.append(
-                        Resolution(
-                            m, None, None, 0.3, (f"{best.place.name} ({best.place.country}) implausible",)
-                        )
-                    )
+                    out.append(Resolution(m, None, None, 0.3, (implausible,)))
+                if said is not None:
+                    kept = "kept unresolved" if m.origin in MODEL_LIKE and i in cues else "dropped"
+                    where = f"{shown(best.place.name)} ({best.place.country}) = {best.place.id}"
+                    said.tell(m, f"implausible: {where} ({best.source}, score {best.score:g}); {kept}")
                 continue
             out.append(Resolution(m, best.place, best.source, confidence, best.reasons))
+            if said is not None:
+                said.tell(
+                    m, f"-> {best.place.id} ({best.source}, score {best.score:g}, confidence {confidence:g})"
+                )
         return out
 
     def explain(

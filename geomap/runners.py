@@ -103,7 +103,13 @@ def on_workers(
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=_start_worker,
-        initargs=(os.getpid(), inherited, recipe if inherited is None else None, workers),
+        initargs=(
+            os.getpid(),
+            inherited,
+            recipe if inherited is None else None,
+            workers,
+            log.getEffectiveLevel(),
+        ),
     )
     with pool:
         batches = batched(articles, BATCH_SIZE)
@@ -181,11 +187,17 @@ _BUILT: dict[tuple[Recipe, int], Stages] = {}  # in a worker process: its pipeli
 _WORKER: Stages | None = None  # in a local worker process: the pipeline its batches go through
 
 
-def _start_worker(parent: int, inherited: Stages | None, recipe: Recipe | None, processes: int) -> None:
+def _start_worker(
+    parent: int, inherited: Stages | None, recipe: Recipe | None, processes: int, level: int = logging.WARNING
+) -> None:
     """In a new local worker: watch the parent, then take the pipeline it ``inherited`` through a
-    fork or build one from ``recipe``."""
+    fork or build one from ``recipe``. A spawned worker starts a new interpreter: it is given the
+    parent's log level and format, so that ``-vv`` shows its articles too."""
     global _WORKER
     exit_with_parent(parent)
+    if inherited is None:
+        logging.basicConfig(format="geomap: %(message)s", stream=sys.stderr)
+        logging.getLogger("geomap").setLevel(level)
     if inherited is not None:
         inherited.after_fork()
         _WORKER = inherited

@@ -23,8 +23,9 @@ SEEDS = ROOT / "seeds"
 # and the README's command run everything. Slow tests of other modules carry ``@pytest.mark.slow``.
 SLOW_MODULES = frozenset(
     {
-        "test_acled", "test_browser", "test_cli", "test_cli_more", "test_cluster", "test_export",
-        "test_fetch", "test_geocode", "test_maps", "test_outputs", "test_postgis", "test_properties",
+        "test_acled", "test_browser", "test_build", "test_cli", "test_cli_more", "test_cluster",
+        "test_export", "test_fetch", "test_geocode", "test_maps", "test_outputs", "test_postgis",
+        "test_properties",
         "test_report", "test_robustness", "test_runners", "test_speed_extract", "test_speed_resolve",
         "test_static_map", "test_store", "test_theatre", "test_timeline", "test_web", "test_world",
         "test_world_areas", "test_zones",

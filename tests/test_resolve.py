@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ import pytest
 
 from geomap.gazetteer import Gazetteer, name_key
 from geomap.models import Mention, Place, Resolution
-from geomap.resolve import GazetteerTier, Resolver, km_between
+from geomap.resolve import GazetteerTier, Resolver, km_between, shown
 
 
 def place_row(
@@ -424,3 +425,66 @@ def test_a_place_far_from_the_river_does_not_say_which_stretch() -> None:
     out = _river_resolver(capital, south).resolve(mentions("Southtown", "Longue", "Capitale"))
     [river] = [r.place for r in out if r.place and r.place.kind == "river"]
     assert river.lat == 40.0
+
+
+# --- debug lines: each tier decision, at -vv only ------------------------------------------------
+
+FRANCE = place_row("country-fr", "France", "country", "FR", 46.6, 2.4)
+GORIS = place_row("goris", "Goris", "town", "AM", 39.51, 46.34)
+
+
+def decisions(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "geomap" and r.levelno == logging.DEBUG]
+
+
+def test_debug_says_each_names_decision_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A resolved name with its place, tier, score and confidence; an unknown one kept after a cue,
+    or dropped without one; a name the article repeats, once."""
+    caplog.set_level(logging.DEBUG, logger="geomap")
+    found = mentions("Goris", "Inconnuville", "Nullepart", "Goris")
+    found[1] = Mention("d", found[1].start, found[1].end, "Inconnuville", "ner")
+    found[2] = Mention("d", found[2].start, found[2].end, "Nullepart", "ner")
+    resolver(GORIS).resolve(found, cues=frozenset({2}))
+    assert decisions(caplog) == [
+        'resolve d: "Goris" -> goris (gazetteer, score 2, confidence 0.95)',
+        'resolve d: "Inconnuville" no candidate; dropped (origin ner, nothing says it is a place)',
+        'resolve d: "Nullepart" no candidate in any tier; kept unresolved (after a locative cue)',
+    ]
+
+
+@pytest.mark.parametrize(("cued", "outcome"), [(True, "kept unresolved"), (False, "dropped")])
+def test_debug_says_why_a_candidate_is_implausible(
+    caplog: pytest.LogCaptureFixture, cued: bool, outcome: str
+) -> None:
+    """A village abroad that only a broad tier knows, in a story naming another country."""
+    caplog.set_level(logging.DEBUG, logger="geomap")
+    village = Place(
+        id="gn-7", name="Petitdorf", kind="village", country="DE", lat=50.0, lon=8.0, population=500
+    )
+    found = [*mentions("France"), Mention("d", 10, 19, "Petitdorf", "ner")]
+    res = Resolver([GazetteerTier(Gazetteer.from_rows([FRANCE])), NamedTier(village)])
+    out = res.resolve(found, cues=frozenset({1}) if cued else frozenset())
+    assert [r.place for r in out if r.mention.text == "Petitdorf"] == ([None] if cued else [])
+    said = [line for line in decisions(caplog) if '"Petitdorf"' in line]
+    assert said == [
+        f'resolve d: "Petitdorf" implausible: Petitdorf (DE) = gn-7 (geonames, score 2.15); {outcome}'
+    ]
+
+
+def test_no_debug_lines_below_debug_level(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="geomap")
+    resolver(GORIS).resolve(mentions("Goris"))
+    assert not decisions(caplog) and not caplog.records
+
+
+def test_names_in_debug_lines_are_data(caplog: pytest.LogCaptureFixture) -> None:
+    """A name's control characters are escaped (it cannot clear a terminal or reverse its text) and a
+    long name is cut."""
+    caplog.set_level(logging.DEBUG, logger="geomap")
+    hostile = "Goris\x1b[2J\u202e" + "x" * 100
+    found = [Mention("d", 0, len(hostile), hostile, "ner")]
+    resolver(GORIS).resolve(found, cues=frozenset({0}))
+    (line,) = decisions(caplog)
+    assert "\x1b" not in line and "\u202e" not in line
+    assert line.startswith('resolve d: "Goris\\x1b[2J\\u202exx') and 'x…" no candidate' in line
+    assert shown("a" * 70) == "a" * 60 + "…" and shown("\ud800") == "\\ud800"

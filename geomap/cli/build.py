@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -79,6 +80,15 @@ def _bbox(
 
 
 DEFAULT_SIZE = "a4-landscape"
+
+
+def _notify(*, quiet: bool) -> Callable[[str], None]:
+    """How the build tells what it does without (a store that another build holds): a warning on
+    standard error, through click so that it reaches the stream the command writes to; nothing with
+    ``--quiet``, which keeps standard error for errors."""
+    if quiet:
+        return lambda message: None
+    return lambda message: click.echo(f"geomap: {message}", err=True)
 
 
 @click.command()
@@ -249,7 +259,7 @@ def build(
                 options=options,
                 progress=progress(is_quiet(ctx)),
                 web=web,
-                notify=lambda message: click.echo(f"geomap: {message}", err=True),
+                notify=_notify(quiet=is_quiet(ctx)),
             )
     except NoArticleError as exc:
         ctx.exit(report_problems(exc.problems, 0))

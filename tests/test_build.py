@@ -1,0 +1,266 @@
+"""What a build tells as it goes (geomap.build, geomap.pipeline and ``geomap build``'s -v/-vv/-q): real
+builds of small articles written here, through click's CliRunner and ``geomap.build.run``.
+
+Under pytest the root logger already has pytest's handler, so the CLI's own (``logging.basicConfig``)
+is not installed in-process: the log records are read from ``caplog``, what click writes from
+``result.stderr``, and one test runs ``geomap`` in a process of its own to read its real stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from geomap import build as library
+from geomap.cli import cli
+
+FRENCH = (
+    "Le 14 septembre 2022\n"
+    "Des affrontements ont éclaté à Kirants, faisant deux morts. "
+    "Une frappe de drone a touché un poste près de Kut. Bakou a rejeté ces accusations.\n"
+)
+ENGLISH = (
+    "---\ntitle: Shelling hits Sotk and Kut\ndate: 2022-09-14\n---\n"
+    "YEREVAN, Sept. 14 - Azerbaijani forces shelled Sotk overnight, killing two soldiers, the defence "
+    "ministry in Yerevan said on Wednesday. A drone strike also hit a post near Kut, it said. Baku said "
+    "its troops had responded to provocations.\n"
+)
+# Incidents in France and Belgium, whose zones come from the world areas file; its date is no date,
+# which ingest drops with a warning.
+ACROSS = (
+    "---\ntitle: Clashes at the border\ndate: not a date\n---\n"
+    "Clashes broke out in Lille, France, killing two people on Tuesday. Clashes broke out in Mons, "
+    "Belgium, killing three soldiers. Fighting was reported in Roubaix, France. Fighting was reported "
+    "in Tournai, Belgium.\n"
+)
+STAGES = ("inputs read in", "articles to process", "extraction, resolution and incidents in", "zones in")
+
+
+def invoke(*args: str | Path) -> Result:
+    """``geomap ARGS`` in-process (one worker: the articles are few), stdout and stderr apart."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def build(*flags: str, inputs: Path, out: Path) -> Result:
+    """``geomap FLAGS build INPUTS --out OUT --offline --workers 1``, which must succeed."""
+    result = invoke(*flags, "build", inputs, "--out", out, "--offline", "--workers", "1")
+    assert result.exit_code in (0, 3), result.stderr
+    return result
+
+
+def lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    """The messages geomap logged at exactly ``level``."""
+    return [r.getMessage() for r in caplog.records if r.name == "geomap" and r.levelno == level]
+
+
+def one(found: list[str], part: str) -> str:
+    """The one line of ``found`` that holds ``part``."""
+    matching = [line for line in found if part in line]
+    assert len(matching) == 1, (part, found)
+    return matching[0]
+
+
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A French and an English article of the Armenia-Azerbaijan theatre."""
+    folder = tmp_path_factory.mktemp("articles")
+    (folder / "kirants.txt").write_text(FRENCH, encoding="utf-8")
+    (folder / "sotk.md").write_text(ENGLISH, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def across(tmp_path: Path) -> Path:
+    folder = tmp_path / "across"
+    folder.mkdir()
+    (folder / "lille.md").write_text(ACROSS, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def damaged_world_areas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A world areas file that cannot be read: zones derived from it fail, and a build goes on
+    without them (with a warning)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "world_areas.gpkg").write_bytes(b"not a GeoPackage")
+    monkeypatch.setattr("geomap.areas.data_dir", lambda: data)
+
+
+# --- -v: each stage once, with its timing and counts -------------------------------------------
+
+
+def test_verbose_logs_each_stage_once_with_its_counts(
+    articles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    result = invoke(
+        "-v", "build", articles, tmp_path / "absent.txt", "--out", out, "--offline", "--workers", "1"
+    )
+    assert result.exit_code == 3, result.stderr  # the absent input is skipped and named
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    info = lines(caplog, logging.INFO)
+
+    read = one(info, "inputs read in")
+    assert re.fullmatch(r"inputs read in \d+\.\d\d s: 2 articles \(1 en, 1 fr\), 1 skipped", read), read
+    assert one(info, "2 articles to process") == "2 articles to process, 0 reused from the store"
+    documents = one(info, "extraction, resolution and incidents in")
+    assert "(2 articles processed, " in documents
+    assert (
+        f": {summary['mentions']} mentions kept, {summary['resolved_mentions']} resolved, "
+        f"{summary['incidents']} incidents (from " in documents
+    )
+    zones = one(info, "zones in")
+    assert re.search(
+        rf"theatre armenia-azerbaijan \(5, 10, 20 km\), \d+ of {summary['incidents']} incidents", zones
+    )
+    for name in ("map.html", "incidents.geojson", "summary.json"):
+        written = one(info, f"wrote {out / name} (")
+        assert re.fullmatch(r".* \(\d+(\.\d)? (B|kB|MB)\)", written), written
+    assert re.fullmatch(r"\d+ outputs written in \d+\.\d\d s; build done in \d+\.\d\d s", info[-1]), info[-1]
+    assert not lines(caplog, logging.DEBUG)  # -v is not -vv
+    # the stage lines come in the order the stages run
+    order = [next(i for i, line in enumerate(info) if s in line) for s in STAGES]
+    assert order == sorted(order)
+
+
+def test_verbose_rebuild_says_what_the_store_gave(
+    articles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    build(inputs=articles, out=out)
+    caplog.clear()
+    build("-v", inputs=articles, out=out)
+    info = lines(caplog, logging.INFO)
+    assert one(info, "0 articles to process") == "0 articles to process, 2 reused from the store"
+    assert "(0 articles processed)" in one(info, "extraction, resolution and incidents in")
+
+
+def test_the_library_logs_the_same_stages(
+    articles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``geomap.build.run`` logs through the "geomap" logger whoever calls it (a notebook, a cron job)."""
+    caplog.set_level(logging.INFO, logger="geomap")
+    built = library.run([articles], tmp_path / "out", options=library.BuildOptions(workers=1))
+    info = lines(caplog, logging.INFO)
+    for stage in STAGES:
+        one(info, stage)
+    assert len([line for line in info if line.startswith("wrote ")]) == len(built.written)
+
+
+# --- -vv: each article and each tier decision -------------------------------------------------
+
+
+def test_very_verbose_logs_each_article_and_each_decision(
+    articles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    build("-vv", inputs=articles, out=tmp_path / "out")
+    debug = lines(caplog, logging.DEBUG)
+    french = one(debug, "article kirants (fr): ")
+    assert re.fullmatch(
+        r"article kirants \(fr\): \d+ mentions, \d+ kept, \d+ resolved, \d+ incidents, \d+\.\d{3} s", french
+    )
+    one(debug, "article sotk (en): ")
+    kirants = one(debug, 'resolve kirants: "Kirants" -> ')
+    assert re.fullmatch(
+        r'resolve kirants: "Kirants" -> village-kirants \(gazetteer, score [\d.]+, confidence 0\.\d+\)',
+        kirants,
+    )
+    one(debug, 'resolve sotk: "Sotk" -> ')
+    for stage in STAGES:  # -vv says all that -v does
+        one(lines(caplog, logging.INFO), stage)
+
+
+def test_article_ids_in_log_lines_are_cut(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An article's id is data: a long one is cut (ingest already refuses control characters in it;
+    test_resolve checks that they are escaped in names)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    record = {"id": "long-" + "x" * 200, "text": FRENCH, "language": "fr"}
+    (folder / "feed.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    build("-vv", inputs=folder, out=tmp_path / "out")
+    debug = [
+        line for line in lines(caplog, logging.DEBUG) if line.startswith(("article long-", "resolve long-"))
+    ]
+    assert len(debug) >= 2 and all(f" long-{'x' * 55}…" in line for line in debug)  # 60 characters
+
+
+# --- default and -q ---------------------------------------------------------------------------
+
+
+def test_by_default_neither_stages_nor_articles(
+    articles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    result = build(inputs=articles, out=tmp_path / "out")
+    assert not [r for r in caplog.records if r.name == "geomap" and r.levelno < logging.WARNING]
+    assert result.stderr.startswith("2 articles (0 unchanged since the last run)")  # the one summary line
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.usefixtures("damaged_world_areas")
+def test_warnings_go_through_logging(across: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Without -q a build that cannot compute zones says so as a logged warning (as it does of a
+    dropped field), and goes on."""
+    result = build(inputs=across, out=tmp_path / "out")
+    assert result.exit_code == 0
+    warnings = lines(caplog, logging.WARNING)
+    assert any(w.startswith("no border zones: ") and "unreadable world areas" in w for w in warnings), (
+        warnings
+    )
+    assert any('field "date" dropped' in w for w in warnings), warnings
+    assert "no border zones" not in result.stderr  # not printed past logging
+
+
+@pytest.mark.usefixtures("damaged_world_areas")
+def test_quiet_prints_no_warning(across: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    result = build("-q", inputs=across, out=tmp_path / "out")
+    assert result.exit_code == 0 and (tmp_path / "out" / "map.html").is_file()
+    assert result.stderr == ""
+    assert not [r for r in caplog.records if r.name == "geomap" and r.levelno < logging.ERROR]
+
+
+def test_quiet_keeps_the_skipped_inputs(articles: Path, tmp_path: Path) -> None:
+    """-q still names each skipped input: that is the report of its errors."""
+    result = invoke("-q", "build", articles, tmp_path / "absent.txt", "--out", tmp_path / "out", "--offline")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("geomap: skipped ") and "absent.txt" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+# --- the outputs do not depend on the verbosity ------------------------------------------------
+
+
+def test_outputs_are_the_same_with_and_without_verbose(
+    articles: Path, tmp_path: Path, comparable: Callable[[Path], dict[str, bytes]]
+) -> None:
+    build(inputs=articles, out=tmp_path / "plain")
+    build("-vv", inputs=articles, out=tmp_path / "verbose")
+    assert comparable(tmp_path / "plain") == comparable(tmp_path / "verbose")
+
+
+# --- a process of its own: what reaches the real standard error ---------------------------------
+
+
+def test_a_real_process_prints_the_stage_lines(articles: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "geomap", "-v", "build", str(articles), "--out", str(tmp_path / "out")),
+            *("--offline", "--workers", "1", "--no-report", "--formats", "geojson"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    logged = [line for line in done.stderr.splitlines() if line.startswith("geomap: ")]
+    for stage in STAGES:
+        one(logged, stage)
+    assert "geomap: article " not in done.stderr  # -v, not -vv
