@@ -7,8 +7,13 @@ inside the wheel; it is loaded once and indexed by a normalised name key.
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
+import os
+import pickle
 import re
+import sys
+import tempfile
 import tomllib
 import unicodedata
 from collections.abc import Iterator
@@ -692,5 +697,46 @@ def capitals() -> frozenset[tuple[str, str]]:
 
 @cache
 def default_gazetteer() -> Gazetteer:
-    """The shipped gazetteer, loaded once per process."""
-    return Gazetteer.load()
+    """The shipped gazetteer, loaded once per process (see ``load_kept``)."""
+    return load_kept()
+
+
+def load_kept() -> Gazetteer:
+    """The shipped gazetteer, from the user cache when it was built before. Building its indexes
+    takes about half a second at every start: the built gazetteer is kept in the user cache
+    (``gazetteer/``, a pickle named by a digest of the shipped files, of this module's source and
+    of Python's version, so new data or code never reads a stale one) and read back in a tenth of
+    that; a damaged copy is built again."""
+    from geomap.userplaces import cache_dir  # userplaces imports this module
+
+    directory = data_dir()
+    digest = hashlib.sha256(f"{sys.version}\n".encode())
+    for path in (Path(__file__), directory / "places.csv", directory / "stop_names.txt"):
+        digest.update(path.read_bytes())
+    kept = cache_dir() / "gazetteer" / f"{digest.hexdigest()[:20]}.pickle"
+    try:
+        gazetteer = pickle.loads(kept.read_bytes())
+        if isinstance(gazetteer, Gazetteer):
+            return gazetteer
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, ImportError):
+        pass
+    gazetteer = Gazetteer.load(directory)
+    _keep(kept, pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL))
+    return gazetteer
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole (then moved into place), other versions of the folder removed;
+    a cache that cannot be written is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=".kept-", suffix=".tmp", delete=False
+        ) as out:
+            out.write(data)
+        os.replace(out.name, path)
+        for old in path.parent.glob(f"*{path.suffix}"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return

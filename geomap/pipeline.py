@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geomap import runners
-from geomap.areas import theatre_areas
 from geomap.errors import GazetteerError, InputError, RunError
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
@@ -25,7 +25,9 @@ from geomap.store import ResultStore, document_from, plain
 from geomap.theatre import Theatre
 from geomap.web import WebReader
 from geomap.world import WorldTier
-from geomap.zones import BorderZones, ZoneConfig, derive_theatre, empty_zones
+
+if TYPE_CHECKING:  # the zones stage (geopandas) is imported when a build reaches it, not by "geomap extract"
+    from geomap.zones import BorderZones, ZoneConfig
 
 log = logging.getLogger("geomap")
 
@@ -148,6 +150,9 @@ class Pipeline:
     def zones(self, incidents: Sequence[Incident] = ()) -> BorderZones | None:
         """The border zones stage of the pipeline's theatre, or of the one ``incidents`` are in; built
         once per theatre. None when there is no theatre (the incidents' countries are not neighbours)."""
+        from geomap.areas import theatre_areas
+        from geomap.zones import BorderZones, ZoneConfig, derive_theatre
+
         theatre = self.theatre or derive_theatre(incidents)
         if theatre is None:
             return None
@@ -290,6 +295,8 @@ class Pipeline:
                 result.zones = zones.geojson(result.incidents)
                 result.theatre, result.zone_widths = zones.theatre, zones.config.widths_km
             else:  # no theatre: the same layers, empty, so that a day without incidents keeps its files
+                from geomap.zones import empty_zones
+
                 result.zones = empty_zones()
             result.timings["zones_s"] = round(time.perf_counter() - started, 3)
             _log_zones(result)

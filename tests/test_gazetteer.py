@@ -452,3 +452,23 @@ def test_a_common_word_or_first_name_is_not_a_physical_feature(gazetteer: Gazett
     assert gazetteer.lookup(word) == []
     assert gazetteer.lookup_variant(word) is None
     assert word not in set(gazetteer.surface_names())
+
+
+def test_the_built_gazetteer_is_kept_in_the_cache_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second start reads the kept gazetteer, with the same places, names and indexes as a fresh
+    load; a damaged copy is built again."""
+    from geomap import gazetteer as module
+    from geomap import userplaces
+
+    monkeypatch.setenv(userplaces.CACHE_ENV, str(tmp_path))
+    fresh = Gazetteer.load()
+    first = module.load_kept()
+    [kept] = (tmp_path / "gazetteer").glob("*.pickle")
+    second = module.load_kept()
+    for loaded in (first, second):
+        assert loaded.places == fresh.places and loaded.index == fresh.index and loaded.stop == fresh.stop
+    kept.write_bytes(b"damaged")
+    assert module.load_kept().index == fresh.index
+    assert kept.read_bytes() != b"damaged"
