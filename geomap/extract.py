@@ -15,9 +15,7 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -34,11 +32,11 @@ from thinc.api import use_ops
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from geomap.actors import fold, load_demonyms
+from geomap.cache import cache_dir, keep
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
 from geomap.lexicon import DEFAULT_LANGUAGE, load, pack_language
 from geomap.models import Article, Mention
-from geomap.userplaces import cache_dir
 
 log = logging.getLogger("geomap")
 
@@ -258,20 +256,10 @@ def _cached_tokens(path: Path, count: int) -> list[list[str]] | None:
 
 
 def _save_tokens(path: Path, words: list[list[str]]) -> None:
-    """Keep the names' tokens (written whole, then moved into place; other languages' and older
-    versions' files of the folder are removed). A cache that cannot be written is only slower."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=".tokens-", suffix=".tmp", delete=False
-        ) as stream:
-            json.dump(words, stream, ensure_ascii=False)
-        os.replace(stream.name, path)
-        for old in path.parent.glob(f"{path.name.split('-', 1)[0]}-*.json"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError as error:
-        log.debug("the names' tokens cannot be kept in %s: %s", path, error)
+    """Keep the names' tokens (the older versions of this language's file removed)."""
+    text = json.dumps(words, ensure_ascii=False).encode("utf-8")
+    if not keep(path, lambda out: out.write(text), older=f"{path.name.split('-', 1)[0]}-*.json"):
+        log.debug("the names' tokens cannot be kept in %s", path)
 
 
 @dataclass(frozen=True, slots=True)

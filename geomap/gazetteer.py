@@ -9,11 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-import os
 import pickle
 import re
 import sys
-import tempfile
 import tomllib
 import unicodedata
 from collections.abc import Iterator
@@ -707,7 +705,7 @@ def load_kept() -> Gazetteer:
     (``gazetteer/``, a pickle named by a digest of the shipped files, of this module's source and
     of Python's version, so new data or code never reads a stale one) and read back in a tenth of
     that; a damaged copy is built again."""
-    from geomap.userplaces import cache_dir  # userplaces imports this module
+    from geomap.cache import cache_dir, keep
 
     directory = data_dir()
     digest = hashlib.sha256(f"{sys.version}\n".encode())
@@ -721,22 +719,6 @@ def load_kept() -> Gazetteer:
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, ImportError):
         pass
     gazetteer = Gazetteer.load(directory)
-    _keep(kept, pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL))
+    data = pickle.dumps(gazetteer, protocol=pickle.HIGHEST_PROTOCOL)
+    keep(kept, lambda out: out.write(data), older="*.pickle")
     return gazetteer
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole (then moved into place), other versions of the folder removed;
-    a cache that cannot be written is only slower."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=".kept-", suffix=".tmp", delete=False
-        ) as out:
-            out.write(data)
-        os.replace(out.name, path)
-        for old in path.parent.glob(f"*{path.suffix}"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError:
-        return

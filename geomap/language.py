@@ -18,18 +18,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import lzma
-import os
 import re
 import shutil
-import tempfile
 import threading
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from geomap.userplaces import cache_dir
+from geomap.cache import cache_dir, keep
 
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
@@ -168,18 +166,13 @@ def _cached_identifier() -> LanguageIdentifier | None:
 
 
 def _keep_decompressed(source: Path, path: Path) -> None:
-    """Decompress the packaged model into ``path`` (written whole, then moved into place; older
-    versions' files removed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.NamedTemporaryFile(dir=path.parent, prefix=".model-", suffix=".tmp", delete=False) as out,
-        lzma.open(source) as compressed,
-    ):
-        shutil.copyfileobj(compressed, out, length=1 << 20)
-    os.replace(out.name, path)
-    for old in path.parent.glob("model-*.npz"):
-        if old != path:
-            old.unlink(missing_ok=True)
+    """Decompress the packaged model into ``path`` (older versions' files removed)."""
+
+    def decompress(out: BinaryIO) -> None:
+        with lzma.open(source) as compressed:
+            shutil.copyfileobj(compressed, out, length=1 << 20)
+
+    keep(path, decompress, older="model-*.npz")
 
 
 def guess(text: str) -> tuple[str | None, float]:

@@ -18,7 +18,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 import re
 import sqlite3
 import unicodedata
@@ -27,13 +26,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import platformdirs
-
 from geomap import sqlite_files
+from geomap.cache import CACHE_ENV, cache_dir  # noqa: F401 - where geomap's user cache is, re-exported
 from geomap.errors import GeomapError, InputError
 from geomap.gazetteer import name_key, skeleton
 
-CACHE_ENV = "GEOMAP_CACHE_DIR"  # a folder that replaces the user cache folder (tests, shared machines)
 INDEX_NAME = "user-places.sqlite"
 SCHEMA_VERSION = 1
 BATCH = 5_000  # records written at a time: memory stays flat however large the dump
@@ -116,11 +113,6 @@ def lookup_keys(names: Iterable[str]) -> set[str]:
         if len(key) >= 3:
             keys.add(key)
     return keys
-
-
-def cache_dir() -> Path:
-    """geomap's cache folder: ``$GEOMAP_CACHE_DIR`` when set, else the platform's user cache folder."""
-    return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("geomap"))
 
 
 def default_path() -> Path:
