@@ -9,7 +9,9 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cli_support
 import pytest
+from click.testing import Result
 
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.pipeline import Pipeline
@@ -23,7 +25,8 @@ SEEDS = ROOT / "seeds"
 # and the README's command run everything. Slow tests of other modules carry ``@pytest.mark.slow``.
 SLOW_MODULES = frozenset(
     {
-        "test_acled", "test_browser", "test_build", "test_cli", "test_cli_more", "test_cluster",
+        "test_acled", "test_browser", "test_build", "test_cli", "test_cli_build", "test_cli_extract",
+        "test_cli_evaluate", "test_cli_resolve", "test_cluster",
         "test_export", "test_fetch", "test_geocode", "test_maps", "test_outputs", "test_postgis",
         "test_properties",
         "test_report", "test_robustness", "test_runners", "test_speed_extract", "test_speed_resolve",
@@ -108,3 +111,32 @@ def _tmpfs(where: Path, size: str, *, read_only: bool = False) -> Iterator[Path]
 def tmpfs() -> Callable[..., contextlib.AbstractContextManager[Path]]:
     """``tmpfs(path, "1m", read_only=False)``: a context manager mounting a small tmpfs at ``path``."""
     return _tmpfs
+
+
+# --- the command-line test modules (test_cli*.py) --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keep_log_level():
+    """-q/-v set the "geomap" logger's level; give other test modules theirs back."""
+    logger = logging.getLogger("geomap")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a plain text article and a Markdown article with front matter."""
+    folder = tmp_path_factory.mktemp("articles")
+    write = cli_support.write
+    write(folder, "good.txt", cli_support.GOOD)
+    write(folder, "dated.md", cli_support.DATED)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """One ``geomap build INPUTS --out OUT --offline`` run shared by the output checks."""
+    out = tmp_path_factory.mktemp("maps") / "out"
+    return cli_support.invoke("build", inputs, "--out", out, "--offline"), out

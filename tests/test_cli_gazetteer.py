@@ -179,3 +179,25 @@ def test_imported_places_are_found_by_the_world_tier(tmp_path: Path, dump_zip: P
     ]
     invoke("gazetteer", "import", "--remove", dump_zip)
     assert WorldTier(index_path=tmp_path / "world.sqlite").candidates("Karakaya") == []
+
+
+# --- info and check on the shipped data ---------------------------------------------------------
+
+
+def test_gazetteer_info() -> None:
+    result = invoke("gazetteer", "info")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["places"] > 1000
+    assert 0 < info["theatre_places"] <= info["places"]
+    assert info["names"] >= info["keys"] > 0
+    assert sum(info["by_kind"].values()) == info["places"]
+    assert info["by_kind"]["country"] > 100
+
+
+def test_gazetteer_check_passes_on_the_shipped_data() -> None:
+    """The shipped gazetteer is sound: unique ids, normalised names, no common-word alias, valid
+    geometries, every theatre point inside its country and its admin unit (or a documented exception)."""
+    result = invoke("gazetteer", "check")
+    assert result.exit_code == 0, result.output
+    assert "gazetteer OK" in result.stdout
