@@ -39,11 +39,6 @@ def _forces(language: str) -> _Forces:
     return _Forces(re.compile(pattern, re.I), tuple(w.lower() for w in lexicon["forces.peacekeeper"].texts))
 
 
-def force_nouns(language: str = DEFAULT_LANGUAGE) -> str:
-    """The force nouns of ``language`` as one regular-expression group."""
-    return load(language)["forces.force"].alternation()
-
-
 def fold(text: str) -> str:
     """Lower case without accents: how nationality adjectives are looked up."""
     return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))

@@ -90,11 +90,6 @@ def _grammar(language: str) -> _Grammar:
     )
 
 
-def number_words(language: str = DEFAULT_LANGUAGE) -> Mapping[str, int]:
-    """The number words of ``language`` and their values."""
-    return _grammar(language).numbers
-
-
 def parse_number(text: str, *, language: str = DEFAULT_LANGUAGE) -> int | None:
     """An integer from digits ("6 500") or number words ("dix-huit", "quatre-vingt-dix", "deux
     cents", "one hundred and twenty"): tens and units add up, "cent"/"hundred" and "mille"/"thousand"

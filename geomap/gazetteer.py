@@ -702,14 +702,15 @@ def default_gazetteer() -> Gazetteer:
 def load_kept() -> Gazetteer:
     """The shipped gazetteer, from the user cache when it was built before. Building its indexes
     takes about half a second at every start: the built gazetteer is kept in the user cache
-    (``gazetteer/``, a pickle named by a digest of the shipped files, of this module's source and
-    of Python's version, so new data or code never reads a stale one) and read back in a tenth of
-    that; a damaged copy is built again."""
+    (``gazetteer/``, a pickle named by a digest of the shipped files, of this module's and
+    ``models.py``'s source and of Python's version, so new data or code never reads a stale one)
+    and read back in a tenth of that; a damaged copy is built again."""
     from geomap.cache import cache_dir, keep
 
     directory = data_dir()
     digest = hashlib.sha256(f"{sys.version}\n".encode())
-    for path in (Path(__file__), directory / "places.csv", directory / "stop_names.txt"):
+    sources = (Path(__file__), Path(__file__).with_name("models.py"))  # the code that builds it and its Place
+    for path in (*sources, directory / "places.csv", directory / "stop_names.txt"):
         digest.update(path.read_bytes())
     kept = cache_dir() / "gazetteer" / f"{digest.hexdigest()[:20]}.pickle"
     try:

@@ -754,16 +754,21 @@ def natural_earth(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def physical_build():
+def gazetteer_script(name: str):
+    """A build script of gazetteer/ (not a package), imported as a module."""
     import importlib
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gazetteer"))
     try:
-        return importlib.import_module("physical")
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
+
+
+@pytest.fixture(scope="module")
+def physical_build():
+    return gazetteer_script("physical")
 
 
 def test_the_physical_build_groups_names_and_adds_french_ones(natural_earth: Path, physical_build) -> None:
@@ -839,14 +844,7 @@ from geomap.world import (  # noqa: E402
 
 @pytest.fixture(scope="module")
 def cities_build():
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "gazetteer"))
-    try:
-        return importlib.import_module("world_cities")
-    finally:
-        sys.path.pop(0)
+    return gazetteer_script("world_cities")
 
 
 def write_table(folder: Path, records: list[dict], cities_build) -> Path:
