@@ -2,33 +2,55 @@
 
 The command line only parses options into :class:`BuildOptions` and turns errors into messages and
 exit codes; everything else is here, so that a notebook, a cron job or a test runs the same build:
-bring OUT back to one run's outputs if a run was killed while writing it, open the incremental
-store, run the pipeline (here, on workers or on a cluster), then write the outputs, the summary
-(with the settings of the run) and the timings.
+bring OUT back to one run's outputs if a run was killed while writing it, read the inputs, keep
+OUT as it is when nothing changed since the run that wrote it, else open the incremental store, run
+the pipeline (here, on workers or on a cluster), then write the outputs, the summary (with the
+settings of the run) and the timings.
+
+Nothing changed when the inputs read the same, and the code, data, model, settings, options and
+output libraries are the same (:func:`build_digest`, recorded in summary.json), and every output
+summary.json lists is still there as written: then no model is loaded and no file is touched, as
+``make`` does.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from geomap.errors import NoArticleError
 from geomap.export import DEFAULT_FORMATS
+from geomap.ingest import Inputs, read_all
 from geomap.models import Article, Result
-from geomap.outputs import DatabaseTarget, Pictures, recover, write_outputs
-from geomap.pipeline import Pipeline, Settings
-from geomap.store import STORE_NAME, ResultStore, StoreError, fingerprint
+from geomap.outputs import SUMMARY, DatabaseTarget, Pictures, kept_outputs, recover, summary, write_outputs
+from geomap.settings import Settings
+from geomap.store import STORE_NAME, ResultStore, StoreError, fingerprint, plain
 from geomap.theatre import Theatre
 from geomap.web import WebReader
-from geomap.zones import ZoneConfig
 
 log = logging.getLogger("geomap")
 Progress = Callable[[list[Article]], Iterable[Article]]
+# The libraries that write the outputs: a new version may write other bytes, so it is a change.
+OUTPUT_PACKAGES = (
+    "folium",
+    "branca",
+    "folium-offline",
+    "jinja2",
+    "matplotlib",
+    "matplotlib-scalebar",
+    "pyogrio",
+    "geopandas",
+    "shapely",
+    "pyproj",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +80,18 @@ class BuildOptions:
 
 @dataclass(frozen=True, slots=True)
 class Built:
-    """What a build produced: the run's ``result`` and the paths of the outputs it wrote."""
+    """What a build produced: the paths of its outputs and the ``summary`` summary.json holds (counts,
+    problems); ``result`` is the run's, or None when nothing had changed since the run that wrote the
+    outputs, which were kept as they were."""
 
-    result: Result
     written: tuple[Path, ...]
+    summary: dict[str, Any]
+    result: Result | None = None
+
+    @property
+    def kept(self) -> bool:
+        """True when the outputs were kept from the previous run."""
+        return self.result is None
 
 
 def run(
@@ -85,6 +115,13 @@ def run(
     out = Path(out)
     started = time.perf_counter()
     recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again
+    read = read_all(inputs, web=web)
+    digest = build_digest(read, settings, options)
+    if not options.full and options.database is None and (kept := kept_outputs(out, digest)) is not None:
+        return _kept(out, kept, read, seconds=time.perf_counter() - started)
+    from geomap.pipeline import Pipeline  # the models: loaded only when there is work for them
+    from geomap.zones import ZoneConfig
+
     pipeline = Pipeline.from_settings(
         settings,
         zones=ZoneConfig(options.zone_km) if options.zone_km else None,
@@ -94,7 +131,7 @@ def run(
     store = _store(out, settings, full=options.full, notify=notify)
     with store if store is not None else contextlib.nullcontext():
         result = pipeline.run(
-            inputs,
+            read,
             progress=progress,
             workers=options.workers,
             store=store,
@@ -107,6 +144,9 @@ def run(
         raise NoArticleError(result.problems)
     result.timings["total_s"] = round(time.perf_counter() - started, 3)
     writing = time.perf_counter()
+    recorded = run_settings(result, settings, options)
+    # an article a tier missed (offline, failed) is retried next time: its outputs are never kept
+    complete = digest if result.incomplete == 0 else None
     written = write_outputs(
         result,
         out,
@@ -114,13 +154,49 @@ def run(
         offline=not options.cdn,
         pictures=options.pictures,
         formats=options.formats,
-        settings=run_settings(result, settings, options),
+        settings=recorded,
         bom=options.bom,
         database=options.database,
+        digest=complete,
     )
     finished = time.perf_counter()
     _log_outputs(written, seconds=finished - writing, total=finished - started)
-    return Built(result, tuple(written))
+    return Built(tuple(written), summary(result, settings=recorded, digest=complete), result)
+
+
+def build_digest(read: Inputs, settings: Settings, options: BuildOptions) -> str:
+    """A digest of everything a build's outputs depend on: the store's fingerprint (geomap's code and
+    data, the model, the settings), the options that shape the outputs, the versions of the libraries
+    that write them, and every article as read and every input that could not be read, in order.
+    How the work is spread (workers, start method, cluster) changes no output and is left out."""
+    digest = hashlib.sha256()
+    digest.update(fingerprint(settings.identity()).encode())
+    shaping = replace(options, workers=1, start_method=None, scheduler=None, full=False)
+    digest.update(repr(shaping).encode())
+    for package in OUTPUT_PACKAGES:
+        try:
+            digest.update(f"{package}={metadata.version(package)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package} absent;".encode())
+    for item in read.reads:
+        digest.update(json.dumps(plain(item.article), ensure_ascii=False, sort_keys=True).encode() + b"\n")
+    for error in read.errors:
+        digest.update(f"error {error}\n".encode())
+    return digest.hexdigest()
+
+
+def _kept(out: Path, document: dict[str, Any], read: Inputs, *, seconds: float) -> Built:
+    """The build whose outputs in ``out`` are kept: nothing changed since the run that wrote them."""
+    unread = len(read.errors)
+    log.info("inputs read in %.2f s: %d articles, %d unreadable", read.seconds, len(read.reads), unread)
+    log.info(
+        "nothing changed since the run that wrote %s (same inputs, code, data, settings and options): "
+        "its %d outputs are kept; build done in %.2f s",
+        out,
+        len(document["outputs"]) + 1,
+        seconds,
+    )
+    return Built((*(out / name for name in document["outputs"]), out / SUMMARY), document)
 
 
 def _log_outputs(written: Sequence[Path], *, seconds: float, total: float) -> None:

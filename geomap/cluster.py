@@ -4,7 +4,7 @@ The client sends batches of articles to the cluster's workers and takes their re
 order, a bounded number of batches in flight (:mod:`geomap.runners` does the batching, as for local
 workers); merging, border zones and outputs stay on the client, so a cluster run writes what a local
 run writes. Each worker process builds one pipeline from the run's :class:`~geomap.runners.Recipe`
-(:class:`~geomap.pipeline.Settings`) on its first batch, keeps it for the next ones, and runs it in
+(:class:`~geomap.settings.Settings`) on its first batch, keeps it for the next ones, and runs it in
 one dedicated thread (spaCy and the SQLite tiers then never cross threads). A worker whose geomap
 code, data or model differ from the client's refuses the work instead of answering differently.
 """

@@ -18,8 +18,9 @@ import math
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -561,6 +562,16 @@ def _unique_id(taken: str, path: Path, first_seen: dict[str, str]) -> str:
     return unique
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """An article as read, before its language is settled, with where it came from: ``where`` (a
+    file, a URL, "<stdin>") and the ``line`` of a JSON Lines record, for the messages that name it."""
+
+    article: Article
+    where: str
+    line: int | None = None
+
+
 def iter_articles(
     inputs: Iterable[str | Path],
     errors: list[InputError] | None = None,
@@ -570,18 +581,29 @@ def iter_articles(
     languages: frozenset[str] = READ_LANGUAGES,
     language: str | None = None,
 ) -> Iterator[Article]:
-    """Every article of the inputs; what cannot be read is appended to ``errors`` and skipped.
+    """Every article of the inputs (:func:`read_inputs`) with its language settled
+    (:func:`settle_languages`); what cannot be read is appended to ``errors`` and skipped."""
+    errors = [] if errors is None else errors
+    reads = read_inputs(inputs, errors, web=web, stdin=stdin)
+    yield from settle_languages(reads, errors, languages=languages, language=language)
+
+
+def read_inputs(
+    inputs: Iterable[str | Path],
+    errors: list[InputError],
+    *,
+    web: WebReader | None = None,
+    stdin: BinaryIO | None = None,
+) -> Iterator[Read]:
+    """Every article of the inputs, as read; what cannot be read is appended to ``errors`` and skipped.
 
     An input is a file, a folder (every supported file below it), ``-`` (standard input: one article,
     or JSON Lines), a page or feed URL, a feed file, or a text file listing URLs; ``web`` reads those
-    that need the network (offline when None). Each article's language is the one its page or record
-    declares, else the one detected in its text; ``language`` overrides both for every article (the
-    command line's ``--lang``). Articles in a language not in ``languages`` are skipped by name (a
-    :class:`LanguageSkipped` in ``errors``), never read as another language.
+    that need the network (offline when None). Languages are settled apart
+    (:func:`settle_languages`), so that a build can tell that nothing changed before it detects any.
 
     Article ids are unique: an article whose id an earlier one already has is an error naming both
     places (file, and line for JSON Lines), and is skipped."""
-    errors = [] if errors is None else errors
     web = web or WebReader(None)
     first_seen: dict[str, str] = {}
     for source in _sources(inputs, errors):
@@ -606,16 +628,49 @@ def iter_articles(
                         unique,
                     )
                     article = replace(article, id=unique)
-                article = replace(article, language=language) if language else _with_language(article)
-                if article.language is not None and article.language not in languages:
-                    errors.append(LanguageSkipped(article.path or where, article.language, line=line))
-                    continue
                 first_seen[article.id] = article.path or where if line is None else f"{where}:{line}"
-                yield article
+                yield Read(article, where, line)
         except InputError as exc:
             errors.append(exc)
         except OSError as exc:
             errors.append(InputError(where, f"cannot read ({exc.strerror or exc})"))
+
+
+@dataclass(slots=True)
+class Inputs:
+    """A run's inputs as read (languages not settled yet), what could not be read, and the seconds
+    reading took: what a build looks at to tell that nothing changed since its last run."""
+
+    reads: list[Read]
+    errors: list[InputError]
+    seconds: float = 0.0
+
+
+def read_all(inputs: Iterable[str | Path], *, web: WebReader | None = None) -> Inputs:
+    """Every input read (:func:`read_inputs`), timed."""
+    started = time.perf_counter()
+    errors: list[InputError] = []
+    reads = list(read_inputs(inputs, errors, web=web))
+    return Inputs(reads, errors, time.perf_counter() - started)
+
+
+def settle_languages(
+    reads: Iterable[Read],
+    errors: list[InputError],
+    *,
+    languages: frozenset[str] = READ_LANGUAGES,
+    language: str | None = None,
+) -> Iterator[Article]:
+    """Each article with its language: the one its page or record declares, else the one detected in
+    its text; ``language`` overrides both for every article (the command line's ``--lang``). Articles
+    in a language not in ``languages`` are skipped by name (a :class:`LanguageSkipped` in
+    ``errors``), never read as another language."""
+    for read in reads:
+        article = replace(read.article, language=language) if language else _with_language(read.article)
+        if article.language is not None and article.language not in languages:
+            errors.append(LanguageSkipped(article.path or read.where, article.language, line=read.line))
+            continue
+        yield article
 
 
 STDIN = "-"

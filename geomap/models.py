@@ -174,6 +174,7 @@ class Result:
     theatre: Theatre | None = None  # the theatre the zones were measured in (geomap.theatre)
     zone_widths: tuple[float, ...] = ()  # the bands' outer edges, km
     reused: int = 0  # articles whose results came from the incremental store
+    incomplete: int = 0  # articles a tier missed (offline or failing): the next run processes them again
     skipped_languages: dict[str, int] = field(default_factory=dict)  # articles not read, by language
 
 

@@ -67,9 +67,13 @@ _STRAY = (".*.tmp", ".geomap.gpkg.*.gpkg", ".geomap.gpkg.*.gpkg-*")  # -journal,
 log = logging.getLogger("geomap")
 
 
-def summary(result: Result, *, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def summary(
+    result: Result, *, settings: Mapping[str, Any] | None = None, digest: str | None = None
+) -> dict[str, Any]:
     """Counts, unresolved names, problems and timings of a run; which geomap made it, from which
-    inputs (their digest) and with which ``settings`` (plain values: never a password)."""
+    inputs (their digest) and with which ``settings`` (plain values: never a password); the build's
+    ``digest`` (:func:`geomap.build.build_digest`) tells the next build whether anything changed
+    (None: the next build runs again, e.g. because a tier missed an article)."""
     unresolved: dict[str, int] = {}
     for r in result.resolutions:
         if r.place is None:
@@ -79,6 +83,7 @@ def summary(result: Result, *, settings: Mapping[str, Any] | None = None) -> dic
         by_type[incident.sub_event_type] = by_type.get(incident.sub_event_type, 0) + 1
     return {
         "geomap": {"version": __version__},
+        "build_digest": digest,
         "inputs": inputs_digest(result.articles),
         "settings": json.loads(json.dumps(dict(settings or {}), default=str)),
         "attribution": attribution(),
@@ -138,6 +143,7 @@ def write_outputs(
     settings: Mapping[str, Any] | None = None,
     bom: bool = False,
     database: DatabaseTarget | None = None,
+    digest: str | None = None,
 ) -> list[Path]:
     """Write map.html, articles.jsonl, the layers in each of ``formats`` (by default geomap.gpkg,
     incidents/places/border/zones/sectors .geojson with their .qml, incidents.csv), summary.json
@@ -165,6 +171,7 @@ def write_outputs(
                 settings=settings,
                 bom=bom,
                 database=database,
+                digest=digest,
             )
             atomic_write(staging / COMPLETE, json.dumps(names) + "\n")
         except BaseException as exc:
@@ -175,6 +182,31 @@ def write_outputs(
             raise
         _swap_in(out, names)
     return [out / name for name in names]
+
+
+def kept_outputs(out: Path, digest: str) -> dict[str, Any] | None:
+    """summary.json in ``out`` when the run that wrote it had the build ``digest`` and every output it
+    lists is still there as written (same size and SHA-256): a build with that digest would write the
+    same files, so it keeps them. None otherwise (a file edited, removed, or a damaged summary)."""
+    try:
+        document = json.loads((Path(out) / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("build_digest") != digest:
+        return None
+    manifest = document.get("outputs")
+    if not isinstance(manifest, dict) or not manifest:
+        return None
+    for name, described in manifest.items():
+        path = Path(out) / name
+        if name not in OUTPUT_NAMES or not isinstance(described, dict):
+            return None
+        try:
+            if path.stat().st_size != described.get("bytes") or _described(path) != described:
+                return None
+        except OSError:
+            return None
+    return document
 
 
 def recover(out: Path, *, locked: bool = False) -> None:
@@ -230,6 +262,7 @@ def _stage(
     settings: Mapping[str, Any] | None,
     bom: bool = False,
     database: DatabaseTarget | None = None,
+    digest: str | None = None,
 ) -> list[str]:
     """Write every output into ``staging``; the names written, summary.json last."""
     from geomap.areas import theatre_map_areas
@@ -267,7 +300,7 @@ def _stage(
     )
     names += _stage_pictures(result, staging, title=title, pictures=pictures, places=list(places.features))
     result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
-    document = summary(result, settings=settings)
+    document = summary(result, settings=settings, digest=digest)
     if database is not None:
         document["database"] = database.write(result).summary()
     document["outputs"] = {name: _described(staging / name) for name in names}

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,11 +14,11 @@ from geomap import runners
 from geomap.errors import GazetteerError, InputError, RunError
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
-from geomap.geocode import GeocoderConfig
 from geomap.incidents import IncidentDetector, merge_reports
-from geomap.ingest import LanguageSkipped, iter_articles
+from geomap.ingest import Inputs, LanguageSkipped, read_all, settle_languages
 from geomap.models import Article, DocumentResult, Incident, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier, shown
+from geomap.settings import Settings
 from geomap.store import ResultStore, document_from, plain
 from geomap.theatre import Theatre
 from geomap.web import WebReader
@@ -30,39 +28,6 @@ if TYPE_CHECKING:  # the zones stage (geopandas) is imported when a build reache
     from geomap.zones import BorderZones, ZoneConfig
 
 log = logging.getLogger("geomap")
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """What a pipeline is built from. Picklable and printable: workers on other machines build the
-    same pipeline from it, and the incremental store keys results by its ``repr``."""
-
-    world: bool = True  # the offline world tier (GeoNames cities500)
-    geocoder: GeocoderConfig | None = None  # the online fallback, None when offline
-
-    def identity(self) -> str:
-        """What of these settings the results depend on (not timeouts, rates or cache paths)."""
-        g = self.geocoder
-        online = "offline"
-        if g is not None:
-            online = f"{g.provider}|{g.scheme}://{g.domain or ''}|{g.language}|{g.username or ''}"
-        return f"world={self.world};geocoder={online}"
-
-    def geocoder_shared(self, processes: int) -> Settings:
-        """These settings for one of ``processes`` processes geocoding at once: each waits
-        ``processes`` times longer between requests and sends its share of the run's request cap, so
-        that together they keep the provider's rate and the cap."""
-        g = self.geocoder
-        if g is None or processes <= 1:
-            return self
-        cap = None if g.max_requests is None else max(1, math.ceil(g.max_requests / processes))
-        return replace(self, geocoder=replace(g, min_delay=g.min_delay * processes, max_requests=cap))
-
-    def worker_pipeline(self, *, processes: int) -> Pipeline:
-        """The per-article stages these settings describe, as one of ``processes`` worker processes
-        builds them (a spawned or a Dask worker: :class:`geomap.runners.Recipe`); no border zones,
-        which the parent computes over every article."""
-        return Pipeline.from_settings(self, processes=processes, with_zones=False)
 
 
 class Pipeline:
@@ -230,7 +195,7 @@ class Pipeline:
 
     def run(
         self,
-        inputs: Iterable[str | Path],
+        inputs: Iterable[str | Path] | Inputs,
         *,
         progress: Callable[[list[Article]], Iterable[Article]] | None = None,
         workers: int = 1,
@@ -240,7 +205,8 @@ class Pipeline:
         language: str | None = None,
         start_method: str | None = None,
     ) -> Result:
-        """Process every input; bad inputs are recorded in ``Result.problems`` and skipped.
+        """Process every input (or the :class:`~geomap.ingest.Inputs` already read); bad inputs are
+        recorded in ``Result.problems`` and skipped.
 
         With ``workers`` > 1 and enough articles, batches of articles go to worker processes
         (:mod:`geomap.runners`: forked ones share the loaded models; ``start_method`` "spawn" makes
@@ -251,10 +217,11 @@ class Pipeline:
         it (else each article's declared or detected language decides).
         """
         result = Result()
-        errors: list[InputError] = []
+        read = inputs if isinstance(inputs, Inputs) else read_all(inputs, web=web)
+        errors = list(read.errors)
         started = time.perf_counter()
-        articles = list(iter_articles(inputs, errors, web=web, language=language))
-        result.timings["ingest_s"] = round(time.perf_counter() - started, 3)
+        articles = list(settle_languages(read.reads, errors, language=language))
+        result.timings["ingest_s"] = round(read.seconds + time.perf_counter() - started, 3)
         _log_inputs(articles, errors, seconds=result.timings["ingest_s"])
         started = time.perf_counter()
         keys: list[str] = []
@@ -280,6 +247,7 @@ class Pipeline:
                 doc = next(fresh)
                 if store is not None and doc.complete:  # the next run retries what a tier missed
                     store.put(keys[i], doc.article.id, plain(doc))
+                result.incomplete += not doc.complete
             result.articles.append(doc.article)
             result.resolutions.extend(doc.resolutions)
             result.incidents.extend(doc.incidents)

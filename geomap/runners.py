@@ -6,7 +6,7 @@ input order, so that the outputs are the same whichever way the articles went.
 
 A worker either inherits the parent's loaded pipeline (the ``fork`` start method: the models are
 loaded once and their memory shared) or builds its own from a :class:`Recipe` (``spawn``, and every
-Dask worker): the picklable description of a pipeline, :class:`geomap.pipeline.Settings`. Fork is
+Dask worker): the picklable description of a pipeline, :class:`geomap.settings.Settings`. Fork is
 the default on Linux; spawn elsewhere, where fork is missing (Windows) or unsafe (macOS).
 
 This module knows pipelines only through the two small protocols below, so that
@@ -55,7 +55,7 @@ class Stages(Protocol):
 
 class Recipe(Hashable, Protocol):
     """What a worker process builds its own pipeline from: picklable, hashable, and printable as an
-    ``identity`` of what the results depend on (:class:`geomap.pipeline.Settings`)."""
+    ``identity`` of what the results depend on (:class:`geomap.settings.Settings`)."""
 
     def identity(self) -> str:
         """What of the recipe the results depend on."""

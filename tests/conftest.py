@@ -69,6 +69,7 @@ def _comparable(folder: Path) -> dict[str, bytes]:
             del summary["timings"], summary["run"]
             summary.pop("outputs", None)  # the manifest: sizes and digests, the GeoPackage's time-stamped
             summary.pop("settings", None)  # how the run was asked for (CLI options or none)
+            summary.pop("build_digest", None)  # of the options too (a library call records none)
             data = json.dumps(summary, sort_keys=True).encode()
         found[path.name] = data
     return found

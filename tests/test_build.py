@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -137,6 +138,7 @@ def test_verbose_rebuild_says_what_the_store_gave(
 ) -> None:
     out = tmp_path / "out"
     build(inputs=articles, out=out)
+    (out / "map.html").unlink()  # an output gone: the build runs again, from the store
     caplog.clear()
     build("-v", inputs=articles, out=out)
     info = lines(caplog, logging.INFO)
@@ -264,3 +266,140 @@ def test_a_real_process_prints_the_stage_lines(articles: Path, tmp_path: Path) -
     for stage in STAGES:
         one(logged, stage)
     assert "geomap: article " not in done.stderr  # -v, not -vv
+
+
+# --- nothing changed: the outputs are kept ---------------------------------------------------------
+
+
+def stamps(out: Path) -> dict[str, int]:
+    """Each output's modification time in nanoseconds: a kept file keeps its own."""
+    return {p.name: p.stat().st_mtime_ns for p in out.iterdir() if not p.name.startswith(".")}
+
+
+def test_a_rebuild_where_nothing_changed_keeps_every_output(
+    articles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    first = build(inputs=articles, out=out)
+    before = stamps(out)
+    caplog.clear()
+    again = build("-v", inputs=articles, out=out)
+    assert stamps(out) == before  # not one file written again
+    info = lines(caplog, logging.INFO)
+    assert "its 19 outputs are kept" in one(info, "nothing changed since the run that wrote")
+    assert not any("articles to process" in line for line in info)  # no store, no pipeline
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    said = f"2 articles (nothing changed since the last run, outputs kept), {summary['incidents']} incidents"
+    assert again.stderr.startswith(said), again.stderr
+    assert first.stderr.split("->")[1] == again.stderr.split("->")[1]  # the same outputs named
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "an article edited",
+        "an article added",
+        "an output edited",
+        "an output removed",
+        "another title",
+        "another language forced",
+        "--full",
+    ],
+)
+def test_any_change_builds_again(articles: Path, tmp_path: Path, change: str) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for path in articles.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "out"
+    build(inputs=folder, out=out)
+    before = stamps(out)
+    flags: list[str] = []
+    if change == "an article edited":
+        (folder / "kirants.txt").write_text(FRENCH.replace("deux morts", "trois morts"), encoding="utf-8")
+    elif change == "an article added":
+        (folder / "more.txt").write_text(FRENCH.replace("Kirants", "Sotk"), encoding="utf-8")
+    elif change == "an output edited":
+        with (out / "incidents.csv").open("a", encoding="utf-8") as fh:
+            fh.write("edited by hand\n")
+    elif change == "an output removed":
+        (out / "timeline.svg").unlink()
+    elif change == "another title":
+        flags = ["--title", "Another title"]
+    elif change == "another language forced":
+        flags = ["--lang", "fr"]
+    else:
+        flags = ["--full"]
+    result = invoke("build", folder, "--out", out, "--offline", "--workers", "1", *flags)
+    assert result.exit_code == 0, result.stderr
+    assert "nothing changed" not in result.stderr
+    after = stamps(out)
+    assert set(after) == set(before)
+    assert all(after[name] != before[name] for name in before), change  # every output written again
+    assert "edited by hand" not in (out / "incidents.csv").read_text(encoding="utf-8")
+
+
+def test_how_the_work_is_spread_is_no_change(articles: Path, tmp_path: Path) -> None:
+    """Workers and start method change no output: a rebuild with others keeps the outputs."""
+    out = tmp_path / "out"
+    build(inputs=articles, out=out)
+    before = stamps(out)
+    result = invoke("build", articles, "--out", out, "--offline", "--workers", "2")
+    assert result.exit_code == 0 and "nothing changed since the last run" in result.stderr
+    assert stamps(out) == before
+
+
+def test_the_library_says_the_outputs_were_kept(articles: Path, tmp_path: Path) -> None:
+    options = library.BuildOptions(workers=1)
+    first = library.run([articles], tmp_path / "out", options=options)
+    again = library.run([articles], tmp_path / "out", options=options)
+    assert not first.kept and first.result is not None
+    assert again.kept and again.result is None
+    assert again.written == first.written
+    for key in ("articles", "incidents", "resolved_mentions", "problems", "build_digest"):
+        assert again.summary[key] == first.summary[key], key
+    assert len(first.summary["build_digest"]) == 64
+
+
+def test_a_rebuild_where_nothing_changed_loads_no_model(articles: Path, tmp_path: Path) -> None:
+    """In a process of its own: the second build imports neither spaCy nor the pipeline."""
+    out = tmp_path / "out"
+    build(inputs=articles, out=out)
+    script = (
+        "import sys\n"
+        "from geomap import build\n"
+        f"built = build.run([{str(articles)!r}], {str(out)!r}, options=build.BuildOptions(workers=1))\n"
+        "print(built.kept, 'spacy' in sys.modules, 'geomap.pipeline' in sys.modules)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert shown.stdout.split() == ["True", "False", "False"], shown.stderr
+
+
+def test_a_run_a_tier_missed_is_never_kept(tmp_path: Path) -> None:
+    """An article whose name the geocoder could not be asked about (nothing listens at its address)
+    is processed again by the next build, which therefore writes its outputs again."""
+    from geomap.geocode import GeocoderConfig
+    from geomap.settings import Settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    config = GeocoderConfig(
+        user_agent="geomap-tests/0.1 (geomap-tests@example.org)",
+        domain=f"127.0.0.1:{port}",
+        scheme="http",
+        timeout=1,
+        min_delay=0,
+        error_wait=0,
+        max_retries=0,
+        cache_path=tmp_path / "c.sqlite",
+    )
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Les combats se poursuivent près du village de Zzyxgrad, dans le Tavush.")
+    options = library.BuildOptions(workers=1)
+    first = library.run([folder], tmp_path / "out", settings=Settings(geocoder=config), options=options)
+    assert first.result is not None and first.result.incomplete == 1
+    assert first.summary["build_digest"] is None
+    again = library.run([folder], tmp_path / "out", settings=Settings(geocoder=config), options=options)
+    assert not again.kept and again.result is not None and again.result.reused == 0

@@ -12,7 +12,8 @@ import pytest
 from geomap import cluster, runners
 from geomap.models import Article
 from geomap.outputs import write_outputs
-from geomap.pipeline import Pipeline, Settings
+from geomap.pipeline import Pipeline
+from geomap.settings import Settings
 
 distributed = pytest.importorskip("distributed")
 Comparable = Callable[[Path], dict[str, bytes]]

@@ -325,7 +325,9 @@ def test_a_full_disk_keeps_the_previous_outputs_and_names_the_folder(tmp_path: P
         room = len(before["map.html"]) // 2
         free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
         (disk / "filler").write_bytes(b"\0" * (free - room))
-        again = CliRunner().invoke(cli, ["build", str(tmp_path / "in"), "--out", str(out), "--offline"])
+        again = CliRunner().invoke(
+            cli, ["build", str(tmp_path / "in"), "--out", str(out), "--offline", "--title", "a new title"]
+        )
         assert again.exit_code == 1
         assert f"cannot write the outputs into {out}: No space left on device" in again.output
         assert "Traceback" not in again.output and not isinstance(again.exception, OSError)

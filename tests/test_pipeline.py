@@ -9,7 +9,8 @@ import pytest
 from geomap.errors import GeomapError, RunError
 from geomap.geocode import GeocoderConfig, GeocoderTier
 from geomap.models import Article
-from geomap.pipeline import Pipeline, Settings
+from geomap.pipeline import Pipeline
+from geomap.settings import Settings
 
 CONFIG = GeocoderConfig(user_agent="geomap-tests/0.1 (t@example.org)", min_delay=1.0, max_requests=500)
 

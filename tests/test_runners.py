@@ -19,8 +19,9 @@ import pytest
 from geomap import runners
 from geomap.errors import GeomapError, RunError, WorkerError
 from geomap.models import Article, DocumentResult
-from geomap.pipeline import Pipeline, Settings
+from geomap.pipeline import Pipeline
 from geomap.runners import BATCH_SIZE, MIN_ARTICLES_PER_WORKER, batched, in_order
+from geomap.settings import Settings
 
 VILLAGES = ["Tegh", "Sotk", "Jermuk", "Kapan", "Goris", "Vardenis", "Berd", "Ijevan"]
 

@@ -18,7 +18,8 @@ from geomap.cli import cli
 from geomap.geocode import GeocoderConfig, GeocoderTier
 from geomap.models import Article, Result
 from geomap.outputs import write_outputs
-from geomap.pipeline import Pipeline, Settings
+from geomap.pipeline import Pipeline
+from geomap.settings import Settings
 from geomap.store import (
     STORE_NAME,
     ResultStore,
@@ -155,6 +156,7 @@ def test_cli_full_processes_everything_again(corpus: Path, tmp_path: Path) -> No
     out = tmp_path / "maps"
     runner = CliRunner()
     for args, processed in (([], 3), ([], 0), (["--full"], 3)):
+        (out / "map.html").unlink(missing_ok=True)  # else nothing changed: the outputs would be kept
         done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", "-q", *args])
         assert done.exit_code == 0, done.output
         run = json.loads((out / "summary.json").read_text())["run"]
@@ -247,7 +249,7 @@ def test_cli_full_goes_on_past_a_damaged_store(corpus: Path, tmp_path: Path) -> 
     assert runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", "-q"]).exit_code == 0
     _store_with_rows(out / STORE_NAME, 200)
     _damage_the_middle(out / STORE_NAME)
-    for args in (["--full"], []):
+    for args in (["--full"], ["--title", "from the store"]):  # the second: a change, served by the store
         done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", *args])
         assert done.exit_code == 0, done.output
         assert "Traceback" not in done.output
@@ -278,7 +280,7 @@ def test_a_build_goes_on_without_a_store_another_build_holds(
     holder = sqlite3.connect(out / STORE_NAME)
     holder.execute("BEGIN EXCLUSIVE")  # another build in the middle of writing
     try:
-        done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline"])
+        done = runner.invoke(cli, ["build", str(corpus), "--out", str(out), "--offline", "--title", "again"])
     finally:
         holder.rollback()
         holder.close()

@@ -229,7 +229,7 @@ def build(
     from geomap import build as library
     from geomap.errors import NoArticleError
     from geomap.outputs import DatabaseTarget, Pictures
-    from geomap.pipeline import Settings
+    from geomap.settings import Settings
 
     if not inputs:
         if not Path("seeds").is_dir():
@@ -265,14 +265,17 @@ def build(
         ctx.exit(report_problems(exc.problems, 0))
     except GeomapError as exc:
         raise click.ClickException(str(exc)) from exc
-    result = built.result
-    code = report_problems(result.problems, len(result.articles))
+    counts = built.summary
+    code = report_problems(counts["problems"], counts["articles"])
     if not is_quiet(ctx):
+        changed = (
+            "nothing changed since the last run, outputs kept"
+            if built.kept
+            else f"{counts['run']['reused_articles']} unchanged since the last run"
+        )
         click.echo(
-            f"{len(result.articles)} articles ({result.reused} unchanged since the last run), "
-            f"{len(result.incidents)} incidents, "
-            f"{sum(1 for r in result.resolutions if r.place)} resolved mentions -> "
-            + ", ".join(str(p) for p in built.written),
+            f"{counts['articles']} articles ({changed}), {counts['incidents']} incidents, "
+            f"{counts['resolved_mentions']} resolved mentions -> " + ", ".join(str(p) for p in built.written),
             err=True,
         )
     ctx.exit(code)

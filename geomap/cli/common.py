@@ -20,7 +20,8 @@ EXIT_PARTIAL = 3
 def make_pipeline(ctx: click.Context, **options):  # -> geomap.pipeline.Pipeline (imported lazily)
     """The pipeline with the tiers the command line asked for (``options`` go to
     ``Pipeline.from_settings``)."""
-    from geomap.pipeline import Pipeline, Settings
+    from geomap.pipeline import Pipeline
+    from geomap.settings import Settings
 
     return Pipeline.from_settings(Settings(geocoder=geocoder_config(ctx)), **options)
 
