@@ -10,8 +10,12 @@ capitals, countries, admin-1 units and the settlements of the countries drawn in
 zoom level its rank and population allow, as one compact array laid out in the browser by a small
 layer ("Place names") that hides a label whose box meets one ranked above it.
 
-Every string that comes from an article is HTML-escaped (and made inert inside the JavaScript
-template literals folium writes popups into), and only http(s) links are rendered.
+Incidents and places are drawn the same way at every size: one compact array of rows (strings in
+a deduplicated table) embedded as JSON, from which the browser makes the markers, their tooltips
+and, when one is opened, its popup, from text nodes only: nothing from an article is ever parsed as
+HTML, and only http(s) links (checked here, by :func:`safe_url`) are rendered. One element per
+layer instead of three per marker keeps the render quick (folium compiles every element it renders
+as a Jinja2 template).
 
 No value is ever parsed as a template. folium renders each element and then compiles the result
 *again* as a Jinja2 template (branca's ``MacroElement.render`` wraps it in ``Element(...)``, and a
@@ -39,7 +43,7 @@ import numpy as np
 import shapely
 from branca.element import Element, MacroElement
 from folium.map import Layer
-from folium.plugins import FastMarkerCluster, MarkerCluster, TimestampedGeoJson
+from folium.plugins import FastMarkerCluster, TimestampedGeoJson
 from jinja2 import Template
 from shapely.geometry import shape
 from shapely.ops import polylabel
@@ -69,15 +73,13 @@ COLOURS = {
     "Non-violent transfer of territory": "#dfc27d",
 }
 DEFAULT_COLOUR = "#1f77b4"
-# Above this many incidents the map embeds them as one compact array drawn in the browser.
-LARGE_MAP = 2_000
-EVIDENCE_CHARS = 240
+# The time slider draws each dated incident as an object of its own: above this many incidents it is
+# left out.
+TIME_SLIDER_MAX = 2_000
 ZONE_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33")
-# Leaflet and jQuery (folium builds its popups with it); Bootstrap and icon fonts are not used here.
-LEAFLET_ONLY_JS = [
-    ("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"),
-    ("jquery", "https://code.jquery.com/jquery-3.7.1.min.js"),
-]
+# Leaflet only: Bootstrap and icon fonts are not used here, nor jQuery (folium builds its own popups
+# with it; these maps build theirs in plain DOM). The time slider brings the jQuery it needs.
+LEAFLET_ONLY_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
 LEAFLET_ONLY_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
 _ASSET = re.compile(
     r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/>'
@@ -120,30 +122,37 @@ def safe_url(url: str | None) -> str | None:
     return http_url(url)
 
 
-def incident_popup(incident: Incident) -> str:
-    """The popup's HTML; every value escaped."""
-    p = incident.properties()
-    rows = [
-        ("Type", f"{p['event_type']} / {p['sub_event_type']}"),
-        ("Date", f"{p['date'] or 'unknown'} ({p['date_precision']})"),
-        ("Place", f"{p['place']} ({p['country'] or '?'}), geo-precision {p['geo_precision']}"),
-        ("Fatalities", "unknown" if p["fatalities"] is None else p["fatalities"]),
-        ("Injured", "unknown" if p["injured"] is None else p["injured"]),
-        ("Actors", ", ".join(p["actors"]) or "not stated"),
-    ]
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    links = []
-    for source in p["sources"]:
-        label = _e(source.get("title") or source.get("doc"))
-        url = safe_url(source.get("url"))
-        links.append(
-            f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{label}</a>' if url else label
-        )
-    return (
-        f'<div class="geomap-popup"><table>{body}</table>'
-        f'<blockquote class="geomap-evidence">{_e(p["evidence"])}</blockquote>'
-        f"<div>Sources: {'; '.join(links)}</div></div>"
+@dataclass(frozen=True, slots=True)
+class PopupContent:
+    """What an incident's popup shows, as plain text: ``rows`` of (label, value), the evidence, and
+    the sources as (label, url), the url None unless :func:`safe_url` accepts it."""
+
+    rows: tuple[tuple[str, str], ...]
+    evidence: str
+    sources: tuple[tuple[str, str | None], ...]
+
+
+def popup_content(incident: Incident) -> PopupContent:
+    """The one definition of an incident's popup; the browser lays it out from text nodes."""
+    date = incident.date.isoformat() if incident.date else "unknown"
+    place = incident.place
+    rows = (
+        ("Type", f"{incident.event_type} / {incident.sub_event_type}"),
+        ("Date", f"{date} ({incident.date_precision})"),
+        ("Place", f"{place.name} ({place.country or '?'}), geo-precision {incident.geo_precision}"),
+        ("Fatalities", "unknown" if incident.fatalities is None else str(incident.fatalities)),
+        ("Injured", "unknown" if incident.injured is None else str(incident.injured)),
+        ("Actors", ", ".join(incident.actors) or "not stated"),
     )
+    sources = tuple(
+        (str(source.get("title") or source.get("doc") or ""), safe_url(source.get("url")))
+        for source in incident.sources
+    )
+    return PopupContent(rows, incident.evidence, sources)
+
+
+def incident_tooltip(incident: Incident) -> str:
+    return f"{incident.sub_event_type} — {incident.place.name}"
 
 
 def marker_radius(fatalities: int | None) -> float:
@@ -164,10 +173,12 @@ def build_map(
     zones: dict[str, Any] | None = None,
     areas: Areas | None = None,
     extent: tuple[float, float, float, float] | None = None,
+    online_tiles: bool = True,
 ) -> folium.Map:
     """A map with layers for the basemap (``areas``: the theatre's outlines and admin-1 units, by
     default the curated gazetteer's), border zones, places and incidents, a legend and a layer
-    control; fitted to the incidents, else to ``extent`` (west, south, east, north: the theatre's)."""
+    control; fitted to the incidents, else to ``extent`` (west, south, east, north: the theatre's).
+    ``online_tiles=False`` leaves out the OpenStreetMap layer, for a page that loads nothing."""
     fmap = folium.Map(
         location=_centre(incidents, zones),
         zoom_start=7,
@@ -177,46 +188,19 @@ def build_map(
         prefer_canvas=False,
     )
     fmap.default_js, fmap.default_css = LEAFLET_ONLY_JS, LEAFLET_ONLY_CSS
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=True).add_to(fmap)
+    if online_tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", show=True).add_to(fmap)
+    else:
+        fmap.options["maxZoom"] = 18  # else the tile layer's: marker clusters need a zoom range
     DataAttribution().add_to(fmap)
     _add_basemap(fmap, areas)
     if zones is not None:
         _add_zones(fmap, zones)
     PlaceLabels(place_labels(incidents)).add_to(fmap)
-    place_layer = folium.FeatureGroup(name="Places", show=True)
-    for feature in place_features:
-        lat, lon = point_latlon(feature["geometry"])
-        props = feature["properties"]
-        folium.CircleMarker(
-            location=[lat, lon],
-            radius=3,
-            color="#333333",
-            fill=True,
-            fill_opacity=0.6,
-            tooltip=_e(f"{props['name']} ({props['kind']}): {props['mentions']} mentions"),
-            class_name="geomap-place",
-        ).add_to(place_layer)
-    place_layer.add_to(fmap)
-    if len(incidents) > LARGE_MAP:
-        _add_compact_incidents(fmap, incidents)
-    else:
-        cluster = MarkerCluster(name="Incidents", show=True, options={"maxClusterRadius": 40})
-        for incident in incidents:
-            colour = COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR)
-            folium.CircleMarker(
-                location=[incident.place.lat, incident.place.lon],
-                radius=marker_radius(incident.fatalities),
-                color=colour,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=0.75,
-                popup=folium.Popup(incident_popup(incident), max_width=420),
-                tooltip=_e(f"{incident.sub_event_type} — {incident.place.name}"),
-                class_name="geomap-incident",
-            ).add_to(cluster)
-        cluster.add_to(fmap)
+    PlaceMarkers(place_features).add_to(fmap)
+    _add_incidents(fmap, incidents)
     dated = [i for i in incidents if i.date]
-    if dated and len(incidents) <= LARGE_MAP:
+    if dated and len(incidents) <= TIME_SLIDER_MAX:
         _add_time_slider(fmap, dated)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _add_title_and_legend(fmap, title, sorted({i.sub_event_type for i in incidents}))
@@ -265,63 +249,114 @@ def _script_json(value: Any) -> str:
     return _JSON_STRING.sub(lambda m: m.group().translate(_JSON_BRACES), text)
 
 
-# folium writes "var callback = <this>;": a function expression building one marker from a row
-_COMPACT_CALLBACK = """(function () {
-  var T = %(types)s, S = %(strings)s;
-  function row(table, label, value) {
-    var tr = document.createElement("tr");
-    var th = document.createElement("th"), td = document.createElement("td");
-    th.textContent = label; td.textContent = value;
-    tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
+# folium writes "var callback = <this>;": a function expression making one marker from a row
+# [lat, lon, colour, radius, tooltip, [label, value, ...], evidence, [label, url or -1, ...]] whose
+# texts index S; its popup is built from text nodes when opened.
+_INCIDENT_CALLBACK = """(function () {
+  var C = %(colours)s, S = %(strings)s;
+  function add(parent, tag, text) {
+    var node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    parent.appendChild(node);
+    return node;
+  }
+  function popup(r) {
+    var box = document.createElement("div"), table = add(box, "table"), k;
+    box.className = "geomap-popup";
+    for (k = 0; k < r[5].length; k += 2) {
+      var tr = add(table, "tr");
+      add(tr, "th", S[r[5][k]]);
+      add(tr, "td", S[r[5][k + 1]]);
+    }
+    add(box, "blockquote", S[r[6]]).className = "geomap-evidence";
+    var sources = add(box, "div", "Sources: ");
+    for (k = 0; k < r[7].length; k += 2) {
+      if (k) sources.appendChild(document.createTextNode("; "));
+      if (r[7][k + 1] < 0) {
+        sources.appendChild(document.createTextNode(S[r[7][k]]));
+        continue;
+      }
+      var link = add(sources, "a", S[r[7][k]]);
+      link.setAttribute("href", S[r[7][k + 1]]);
+      link.setAttribute("target", "_blank");
+      link.setAttribute("rel", "noopener noreferrer");
+    }
+    return box;
   }
   return function (r) {
-    var marker = L.circleMarker([r[0], r[1]], {radius: r[3], color: T[r[2]][1], fillColor: T[r[2]][1],
+    var marker = L.circleMarker([r[0], r[1]], {radius: r[3], color: C[r[2]], fillColor: C[r[2]],
                                                fillOpacity: 0.75, className: "geomap-incident"});
-    marker.bindPopup(function () {
-      var box = document.createElement("div"), table = document.createElement("table");
-      box.className = "geomap-popup";
-      row(table, "Type", T[r[2]][0]); row(table, "Date", S[r[4]]); row(table, "Place", S[r[5]]);
-      row(table, "Fatalities", r[7] === null ? "unknown" : String(r[7]));
-      var quote = document.createElement("blockquote");
-      quote.className = "geomap-evidence"; quote.textContent = S[r[6]];
-      box.appendChild(table); box.appendChild(quote);
-      return box;
-    }, {maxWidth: 420});
+    marker.bindPopup(function () { return popup(r); }, {maxWidth: 420, maxHeight: 360});
+    marker.bindTooltip(function () { return document.createTextNode(S[r[4]]); }, {sticky: true});
     return marker;
   };
 })()"""
 
 
-def _add_compact_incidents(fmap: folium.Map, incidents: Sequence[Incident]) -> None:
-    """Many incidents as one compact array, clustered and drawn in the browser: popups are built from
-    text nodes when opened (nothing from an article is ever parsed as HTML)."""
-    types = sorted({i.sub_event_type for i in incidents})
-    type_index = {t: n for n, t in enumerate(types)}
+def _add_incidents(fmap: folium.Map, incidents: Sequence[Incident]) -> None:
+    """The incidents as one compact array, clustered and drawn in the browser (:data:`_INCIDENT_CALLBACK`):
+    each a circle sized by :func:`marker_radius` and coloured by type, with :func:`incident_tooltip`
+    and :func:`popup_content`, every text once in a table."""
+    colours = sorted({COLOURS.get(i.sub_event_type, DEFAULT_COLOUR) for i in incidents})
+    colour_index = {c: n for n, c in enumerate(colours)}
     strings: dict[str, int] = {}
 
-    def ref(text: str) -> int:
-        return strings.setdefault(text, len(strings))
+    def ref(text: str | None) -> int:
+        return -1 if text is None else strings.setdefault(text, len(strings))
 
-    rows = [
-        [
-            round(i.place.lat, 5),
-            round(i.place.lon, 5),
-            type_index[i.sub_event_type],
-            round(marker_radius(i.fatalities), 1),
-            ref(f"{i.date.isoformat() if i.date else 'unknown'} ({i.date_precision})"),
-            ref(f"{i.place.name} ({i.place.country or '?'}), geo-precision {i.geo_precision}"),
-            ref(i.evidence if len(i.evidence) <= EVIDENCE_CHARS else i.evidence[:EVIDENCE_CHARS] + "…"),
-            i.fatalities,
-        ]
-        for i in incidents
-    ]
-    callback = _COMPACT_CALLBACK % {
-        "types": _script_json([[t, COLOURS.get(t, DEFAULT_COLOUR)] for t in types]),
-        "strings": _script_json(list(strings)),
-    }
+    rows = []
+    for incident in incidents:
+        content = popup_content(incident)
+        rows.append(
+            [
+                round(incident.place.lat, 5),
+                round(incident.place.lon, 5),
+                colour_index[COLOURS.get(incident.sub_event_type, DEFAULT_COLOUR)],
+                round(marker_radius(incident.fatalities), 2),
+                ref(incident_tooltip(incident)),
+                [ref(text) for row in content.rows for text in row],
+                ref(content.evidence),
+                [ref(text) for source in content.sources for text in source],
+            ]
+        )
+    callback = _INCIDENT_CALLBACK % {"colours": _script_json(colours), "strings": _script_json(list(strings))}
     FastMarkerCluster(rows, callback=callback, name="Incidents", options={"maxClusterRadius": 40}).add_to(
         fmap
     )
+
+
+# folium writes "var name = <this>;": the places layer, one circle marker per row [lat, lon, tooltip].
+_PLACES_LAYER_JS = """(function (rows) {
+  var group = L.featureGroup();
+  rows.forEach(function (r) {
+    L.circleMarker([r[0], r[1]], {radius: 3, color: "#333333", fillOpacity: 0.6, className: "geomap-place"})
+      .bindTooltip(function () { return document.createTextNode(r[2]); }, {sticky: true})
+      .addTo(group);
+  });
+  return group;
+})(%(rows)s)"""
+
+
+class PlaceMarkers(Layer):
+    """The places layer ("Places"): ``features`` (places.geojson's) as one array of rows embedded as
+    JSON (:func:`_script_json`), each a small circle whose tooltip names the place, its kind and its
+    mentions, as a text node."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.code }};{% endmacro %}"
+    )
+
+    def __init__(
+        self, features: Sequence[dict[str, Any]], *, name: str = "Places", show: bool = True
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "PlaceMarkers"
+        rows = []
+        for feature in features:
+            lat, lon = point_latlon(feature["geometry"])
+            props = feature["properties"]
+            rows.append([lat, lon, f"{props['name']} ({props['kind']}): {props['mentions']} mentions"])
+        self.code = _PLACES_LAYER_JS % {"rows": _script_json(rows)}
 
 
 def _centre(incidents: Sequence[Incident], zones: dict[str, Any] | None) -> list[float]:

@@ -217,15 +217,9 @@ def interactive_map(
 ) -> str:
     """map.html as the report embeds it: every asset inlined and no online tile layer (the report
     loads nothing; the offline basemap and its outlines stay)."""
-    import folium
-
     from geomap.maps import build_map, render_map
 
-    fmap = build_map(incidents, list(place_features), title=title, zones=zones, areas=areas)
-    for name, child in list(fmap._children.items()):
-        if isinstance(child, folium.TileLayer):
-            del fmap._children[name]
-    fmap.options["maxZoom"] = 18  # the tile layer gave the map its zoom range; marker clusters need it
+    fmap = build_map(incidents, place_features, title=title, zones=zones, areas=areas, online_tiles=False)
     return render_map(fmap, offline=True)
 
 

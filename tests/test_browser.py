@@ -379,14 +379,15 @@ def test_map_of_undated_incidents_works(built_undated: Path, open_map: Any) -> N
 
 
 def test_a_large_map_is_compact_clustered_and_safe(tmp_path: Path, open_map: Any) -> None:
-    """Thousands of incidents become one compact array drawn by the browser: every marker is there,
-    a popup shows its evidence as text, and hostile text runs nothing."""
+    """Thousands of incidents (too many for the time slider) are one compact array drawn by the
+    browser, as every map's: every marker is there, a popup shows its evidence as text, and hostile
+    text runs nothing."""
     import datetime as dt
 
-    from geomap.maps import LARGE_MAP, build_map, render_map
+    from geomap.maps import TIME_SLIDER_MAX, build_map, render_map
     from geomap.models import Incident, Place
 
-    count = LARGE_MAP + 500
+    count = TIME_SLIDER_MAX + 500
     hostile = 'Tirs à Tegh <script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2"> ${1+1}'
     incidents = [
         Incident(
@@ -400,7 +401,8 @@ def test_a_large_map_is_compact_clustered_and_safe(tmp_path: Path, open_map: Any
     ]  # fmt: skip
     path = tmp_path / "large.html"
     html = render_map(build_map(incidents, [], title="large"))
-    assert html.count("L.circleMarker(") == 1  # one marker factory, not one object per incident
+    # one marker factory per layer (incidents, places), not one object per incident
+    assert html.count("L.circleMarker(") == 2 and html.count('className: "geomap-incident"') == 1
     path.write_text(html, encoding="utf-8")
     m = open_map(path)
     counted = m.page.evaluate(
@@ -528,10 +530,11 @@ def test_template_syntax_from_a_geocoder_stays_text(tmp_path: Path, open_map: An
 
 
 def test_template_syntax_in_a_large_map_stays_text(tmp_path: Path, open_map: Any) -> None:
-    """The compact mode (more than LARGE_MAP incidents): a popup shows its evidence and place as written."""
+    """A map without the time slider (more than TIME_SLIDER_MAX incidents): a popup shows its evidence
+    and place as written."""
     import datetime as dt
 
-    from geomap.maps import LARGE_MAP, build_map, render_map
+    from geomap.maps import TIME_SLIDER_MAX, build_map, render_map
     from geomap.models import Incident, Place
 
     place = Place(id="gn-x", name=f"place {PAYLOADS}", kind="town", country="AM", lat=39.5, lon=46.3)
@@ -541,7 +544,7 @@ def test_template_syntax_in_a_large_map_stays_text(tmp_path: Path, open_map: Any
             place=place, mention="Goris", geo_precision=1, evidence=f"text {PAYLOADS} n°{k}",
             date=dt.date(2022, 9, 13), date_precision="day", fatalities=None,
         )
-        for k in range(LARGE_MAP + 1)
+        for k in range(TIME_SLIDER_MAX + 1)
     ]  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path)
@@ -561,4 +564,81 @@ def test_template_syntax_in_a_large_map_stays_text(tmp_path: Path, open_map: Any
     assert f"place {PAYLOADS} (AM)" in shown
     assert m.page.title() == f"carte {PAYLOADS}"
     shows_no_evaluation([shown])
+    assert m.errors == []
+
+
+# --- a small map's popup, whole ---------------------------------------------------------------------
+
+# The open popup's table, its sources line and its links (with their attributes), and the marker's
+# tooltip, shown.
+POPUP_PARTS = """(i) => {
+    const [, marker] = window.__markers[i];
+    const popup = marker.getPopup().getElement().querySelector(".leaflet-popup-content .geomap-popup");
+    marker.openTooltip();
+    return {
+        rows: [...popup.querySelectorAll("tr")].map((tr) => [...tr.cells].map((cell) => cell.textContent)),
+        sources: popup.lastElementChild.textContent,
+        links: [...popup.querySelectorAll("a")].map((a) => [a.getAttribute("href"), a.getAttribute("target"),
+                                                          a.getAttribute("rel"), a.textContent]),
+        tooltip: marker.getTooltip().getElement().textContent,
+        tooltipElements: marker.getTooltip().getElement().querySelectorAll("*").length,
+    };
+}"""
+HOSTILE_URL = 'https://example.org/"><img/src=x/onerror=window.__pwned=5>'
+
+
+def test_a_small_maps_popup_shows_every_field_and_stays_text(tmp_path: Path, open_map: Any) -> None:
+    """Injured, actors and linked sources as popup_content defines them; a hostile evidence, title,
+    actor and url are shown as written; a javascript: url is not linked; the tooltip is text."""
+    import datetime as dt
+
+    from geomap.maps import build_map, popup_content, render_map
+    from geomap.models import Incident, Place
+
+    evidence = f"Combats à Tegh, un témoin a écrit {' puis '.join(HOSTILE_BITS)} sur un mur."
+    incidents = [
+        Incident(
+            id=f"i{k}", doc=f"d{k}", event_type="Battles", sub_event_type="Armed clash",
+            place=Place(id=f"p{k}", name=f"Tegh {HOSTILE_TITLE}" if k else "Tegh", kind="village",
+                        country="AM", lat=39.4 + k / 10, lon=46.2 + k / 10),
+            mention="Tegh", geo_precision=1, evidence=evidence if k else "Des tirs près de Tegh.",
+            date=dt.date(2022, 9, 13) if k else None, date_precision="day" if k else "unknown",
+            fatalities=k or None, injured=4 if k else None,
+            actors=(f"Forces {HOSTILE_TITLE}", "Azerbaijan") if k else (),
+            sources=(
+                {"doc": "d1", "title": f"Titre {HOSTILE_TITLE}", "url": "https://example.org/a?x=1&y=2"},
+                {"doc": "d2", "title": None, "url": "javascript:window.__pwned=4"},
+                {"doc": "d3", "title": "Guillemets", "url": HOSTILE_URL},
+            ) if k else (),
+        )
+        for k in range(2)
+    ]  # fmt: skip
+    path = tmp_path / "small.html"
+    path.write_text(render_map(build_map(incidents, [], title="small")), encoding="utf-8")
+    m = open_map(path)
+    assert m.find_markers()["markers"] == 2
+    for i in range(2):
+        popup = m.open_popup(i)
+        shown = m.page.evaluate(POPUP_PARTS, i)
+        incident = next(x for x in incidents if x.evidence == popup["evidence"])
+        content = popup_content(incident)
+        assert [tuple(row) for row in shown["rows"]] == list(content.rows)
+        assert shown["tooltip"] == f"Armed clash — {incident.place.name}" and shown["tooltipElements"] == 0
+        if not incident.sources:
+            assert shown["sources"] == "Sources: " and shown["links"] == []
+            assert dict(content.rows)["Injured"] == "unknown"
+            continue
+        assert dict(content.rows)["Injured"] == "4"
+        assert dict(content.rows)["Actors"] == f"Forces {HOSTILE_TITLE}, Azerbaijan"
+        assert shown["sources"] == f"Sources: Titre {HOSTILE_TITLE}; d2; Guillemets"
+        assert shown["links"] == [
+            ["https://example.org/a?x=1&y=2", "_blank", "noopener noreferrer", f"Titre {HOSTILE_TITLE}"],
+            [HOSTILE_URL, "_blank", "noopener noreferrer", "Guillemets"],
+        ]
+        for bit in HOSTILE_BITS:
+            assert bit in popup["text"]
+        assert set(popup["elements"]) == {"table", "tr", "th", "td", "blockquote", "div", "a"}
+        m.page.screenshot(path=str(tmp_path / "popup.png"))
+    assert m.page.evaluate("typeof window.__pwned") == "undefined"
+    assert m.page.evaluate(JAVASCRIPT_HREFS) == []
     assert m.errors == []

@@ -95,7 +95,7 @@ def test_map_escapes_a_hostile_article(tmp_path: Path) -> None:
     assert incidents and "<script>alert(1)</script>" in incidents[0]["properties"]["evidence"]
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page  # JSON data, shown as text
     assert "<img src=x" not in page
     assert "<b onclick" not in page and "&lt;b onclick=alert(4)&gt;Carte&lt;/b&gt;" in page
     assert "javascript:" not in page

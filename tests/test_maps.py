@@ -17,12 +17,14 @@ from geomap.maps import (
     CAPITAL_ZOOM,
     LABEL_KINDS,
     LABELS_LAYER,
-    LARGE_MAP,
+    TIME_SLIDER_MAX,
+    PopupContent,
     _script_json,
     build_map,
-    incident_popup,
+    incident_tooltip,
     marker_radius,
     place_labels,
+    popup_content,
     render_map,
     safe_url,
     settlement_zoom,
@@ -52,17 +54,39 @@ def incident(
 
 
 def test_popup_shows_the_evidence_and_the_facts() -> None:
-    html = incident_popup(incident())
-    assert "Des tirs ont visé Goris." in html
-    assert "2023-05-01" in html and "Armed clash" in html and "Goris" in html
-    assert 'href="https://example.org/a"' in html
+    content = popup_content(incident())
+    assert content == PopupContent(
+        rows=(
+            ("Type", "Battles / Armed clash"),
+            ("Date", "2023-05-01 (day)"),
+            ("Place", "Goris (AM), geo-precision 1"),
+            ("Fatalities", "2"),
+            ("Injured", "unknown"),
+            ("Actors", "not stated"),
+        ),
+        evidence="Des tirs ont visé Goris.",
+        sources=(("Titre", "https://example.org/a"),),
+    )
+    assert incident_tooltip(incident()) == "Armed clash — Goris"
+    undated = Incident(
+        id="i2", doc="d2", event_type="Battles", sub_event_type="Armed clash", place=GORIS, mention="Goris",
+        geo_precision=2, evidence="x", injured=4, actors=("Armed Forces of Armenia", "Azerbaijan"),
+        sources=({"doc": "d2", "title": None, "url": None},),
+    )  # fmt: skip
+    rows = dict(popup_content(undated).rows)
+    assert rows["Date"] == "unknown (unknown)" and rows["Fatalities"] == "unknown" and rows["Injured"] == "4"
+    assert rows["Actors"] == "Armed Forces of Armenia, Azerbaijan"
+    assert popup_content(undated).sources == (("d2", None),)  # no title: the article's file name
 
 
-def test_popup_escapes_markup_and_template_placeholders() -> None:
-    html = incident_popup(incident(evidence="<img src=x onerror=alert(1)> ${alert(2)} `x`"))
-    assert "<img" not in html and "onerror=alert(1)>" not in html
-    assert "&lt;img" in html
-    assert "${" not in html and "`" not in html
+def test_popup_text_stays_data_in_the_page() -> None:
+    """The popup's texts are plain (the browser makes text nodes of them): the page holds them as
+    JSON that no markup, template literal or template syntax can come out of."""
+    hostile = "<img src=x onerror=alert(1)> ${alert(2)} `x` </script><script>alert(3)</script>"
+    assert popup_content(incident(evidence=hostile)).evidence == hostile
+    page = render_map(build_map([incident(evidence=hostile)], [], title="t"), offline=False)
+    assert "<img" not in page and "</script><script>alert(3)" not in page
+    assert hostile in readable(page)
 
 
 def test_only_http_links_are_rendered() -> None:
@@ -70,7 +94,9 @@ def test_only_http_links_are_rendered() -> None:
     assert safe_url("javascript:alert(1)") is None
     assert safe_url("file:///etc/passwd") is None
     assert safe_url("https://exa mple.org/a") is None and safe_url("https://example.org/\x1b[2J") is None
-    assert "javascript:" not in incident_popup(incident(url="javascript:alert(1)"))
+    assert popup_content(incident(url="javascript:alert(1)")).sources == (("Titre", None),)
+    page = render_map(build_map([incident(url="javascript:alert(1)")], [], title="t"), offline=False)
+    assert "javascript:" not in page
 
 
 def test_marker_radius_grows_with_fatalities() -> None:
@@ -81,12 +107,41 @@ def test_map_has_an_incident_layer_a_place_layer_and_a_layer_control() -> None:
     mention = Mention(doc="d1", start=0, end=5, text="Goris", origin="gazetteer")
     places = place_features([Resolution(mention, GORIS, "gazetteer", 0.9)])
     html = build_map([incident()], places, title="Essai <b>").get_root().render()
-    assert html.count("geomap-incident") >= 1 and html.count("geomap-place") >= 1
+    # one marker factory per layer, whatever the size
+    assert html.count("geomap-incident") == 1 and html.count("geomap-place") == 1
     assert "L.control.layers" in html
     assert "Incidents" in html and "Places" in html
     assert "Essai &lt;b&gt;" in html
-    # folium speaks (lat, lon): the marker sits at Goris, not at (46.3, 39.5)
-    assert "[39.5111, 46.3417]" in html
+    # folium speaks (lat, lon): the markers sit at Goris, not at (46.3, 39.5)
+    assert "[39.5111, 46.3417, " in html  # the incident's row
+    assert "[39.5111,46.3417," in html  # the place's row
+
+
+def test_every_size_is_one_array_with_each_text_once() -> None:
+    """One incident or 300: one marker factory, each repeated text once in the strings' table, and
+    the same number of templates compiled (the render does not grow with the markers)."""
+    import jinja2
+
+    compiled = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(1)
+        return compile_(self, *args, **kwargs)
+
+    pages, counts = [], []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jinja2.Environment, "compile", counting)
+        for count in (1, 300):
+            compiled.clear()
+            many = [incident(f"Des tirs ont visé Goris (rapport commun {k % 2}).") for k in range(count)]
+            pages.append(render_map(build_map(many, [], title="t"), offline=False))
+            counts.append(len(compiled))
+    assert counts[0] == counts[1] < 60, counts
+    for page in pages:
+        assert page.count('className: "geomap-incident"') == 1  # one marker factory
+        assert page.count("Des tirs ont visé Goris (rapport commun 0).") == 1
+        assert page.count("Battles / Armed clash") == 1
 
 
 def test_the_same_map_renders_to_the_same_bytes() -> None:
@@ -97,7 +152,7 @@ def test_the_same_map_renders_to_the_same_bytes() -> None:
 
     first, second = page(), page()
     assert first == second  # folium's random element ids are numbered in tree order
-    names = re.findall(r'id="(\w+_[0-9a-f]{32})"', first)
+    names = re.findall(r"var (\w+_[0-9a-f]{32}) =", first)
     assert len(names) == len(set(names)) > 2
     assert not re.search(r"(?<![0-9a-f])(?!0{16})[0-9a-f]{32}(?![0-9a-f])", first)
 
@@ -229,16 +284,18 @@ def test_no_field_is_parsed_as_a_template(payload: str, marker: Path) -> None:
 
 @pytest.mark.parametrize("payload", TEMPLATE_PAYLOADS)
 def test_no_field_of_a_large_map_is_parsed_as_a_template(payload: str, marker: Path) -> None:
-    """The compact mode (more than LARGE_MAP incidents) keeps its values as data too."""
+    """A map too large for the time slider (more than TIME_SLIDER_MAX incidents) keeps its values as
+    data too."""
     values = hostile_values(payload)
-    page = hostile_page(values, count=LARGE_MAP + 1)
-    assert page.count("geomap-incident") == 1  # the compact mode: one marker factory
+    page = hostile_page(values, count=TIME_SLIDER_MAX + 1)
+    assert page.count("geomap-incident") == 1  # one marker factory
+    assert "L.timeDimension" not in page and "L.timeDimension" in hostile_page(values)
     shown = readable(page)
-    for name in ("text", "place", "mapname"):
+    for name in ("text", "place", "mapname", "actor", "title", "file", "url"):
         assert values[name] in shown, name
         assert values[name] not in page, name
         assert f"{name} 49" not in shown and f"{name} x" not in shown
-    assert f"{values['text']} n°{LARGE_MAP}" in shown
+    assert f"{values['text']} n°{TIME_SLIDER_MAX}" in shown
     assert not marker.exists()
 
 
@@ -270,7 +327,7 @@ def test_build_from_hostile_file_name_and_text_through_the_cli(tmp_path: Path, m
     assert f"témoin qui a écrit {payloads}" in shown
     assert f"carte {payloads}" in shown and f"titre {payloads}" in shown
     assert f"goris {payloads}" in shown  # the file name, the untitled article's label
-    assert f'href="{URL}"' in shown
+    assert f'"{URL}"' in shown  # the link's address, as a JSON string (the browser tests follow it)
     assert "écrit 49" not in shown and "carte 49" not in shown and "titre 49" not in shown
     assert not marker.exists()
 
