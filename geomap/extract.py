@@ -25,7 +25,6 @@ import numpy
 import spacy
 from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_TITLE, LOWER, ORTH, SPACY
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from thinc.api import use_ops
@@ -144,41 +143,68 @@ def line_breaks(doc: Doc) -> Doc:
 
 
 class GazetteerMatcher:
-    """A span ruler for tens of thousands of names: one PhraseMatcher over the tokenizer's output.
+    """A span ruler for tens of thousands of names: each name as the tokenizer splits it, indexed by
+    its first token, looked up at every token of a text (exact match on the tokens' text, as a
+    PhraseMatcher on ORTH would find them).
 
-    spaCy's own ``span_ruler`` runs its pipeline over every pattern, which costs seconds at start-up
-    for a gazetteer; the tokenizer alone is all exact-name matching needs.
+    spaCy's own ``span_ruler`` runs its pipeline over every pattern, and a PhraseMatcher needs a Doc
+    per name (about a second at every start for a gazetteer, to make the names' lexemes); an index of
+    token tuples is built from the kept tokens in a few hundredths of a second, and looking a text's
+    tokens up in it costs what the PhraseMatcher did.
     """
 
     def __init__(self, nlp: Language, spans_key: str = SPANS_KEY) -> None:
         self.spans_key = spans_key
         self.tokenizer = nlp.tokenizer
-        self.vocab = nlp.vocab
-        self.matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
+        self.nlp = nlp
+        self._names: dict[str, list[tuple[str, ...]]] = {}  # first token -> the others, of each name
 
     def add_names(self, names: Iterable[str], *, cache: Path | None = None) -> None:
         """Look for these exact names (case-sensitive, tokenised as the text will be).
 
         Tokenising tens of thousands of names takes seconds at every start: the tokens of each name
-        are kept in ``cache`` (a JSON file, see ``name_cache``) and read back as Docs, which takes a
-        fraction of that. Tokenising the names fills the tokenizer's word cache, which has a fixed
-        size (10,000 by default): the cache is enlarged by as many entries, or the articles' words
-        would find it full and every one of them would be split again by the affix rules (on the
-        benchmark's articles, the tokenizer ran fifteen times slower).
+        are kept in ``cache`` (a JSON file, see ``name_cache``) and read back. Tokenising the names
+        fills the tokenizer's word cache, which has a fixed size (10,000 by default): the cache is
+        enlarged by as many entries, or the articles' words would find it full and every one of them
+        would be split again by the affix rules (on the benchmark's articles, the tokenizer ran
+        fifteen times slower).
         """
         names = list(names)
         words = _cached_tokens(cache, len(names)) if cache is not None else None
         if words is None:
-            patterns = list(self.tokenizer.pipe(names))
+            words = [[token.text for token in doc] for doc in self.tokenizer.pipe(names)]
             if cache is not None:
-                _save_tokens(cache, [[token.text for token in doc] for doc in patterns])
-        else:
-            patterns = [Doc(self.vocab, words=tokens) for tokens in words]
-        self.tokenizer.max_cache_size += len(patterns)
-        self.matcher.add("PLACE", patterns)
+                _save_tokens(cache, words)
+        self.add_tokens(words)
+
+    def add_tokens(self, words: Iterable[Sequence[str]]) -> None:
+        """Look for these names, each given as its tokens."""
+        rests: dict[str, set[tuple[str, ...]]] = {}
+        count = 0
+        for tokens in words:
+            if tokens:
+                rests.setdefault(tokens[0], set()).add(tuple(tokens[1:]))
+                count += 1
+        for first, rest in rests.items():
+            known = self._names.setdefault(first, [])
+            known.extend(sorted(rest.difference(known), key=len))  # shortest first, as a Matcher sorts
+        self.tokenizer.max_cache_size += count
+
+    def matches(self, words: Sequence[str]) -> list[tuple[int, int]]:
+        """(start, end) of every name in ``words`` (a text's tokens), by start then end; names may
+        overlap or nest ("Haut-Karabakh" in "Haut-Karabakh Nord")."""
+        found = []
+        names = self._names
+        for i, word in enumerate(words):
+            for rest in names.get(word, ()):
+                end = i + 1 + len(rest)
+                if not rest or tuple(words[i + 1 : end]) == rest:
+                    found.append((i, end))
+        return found
 
     def __call__(self, doc: Doc) -> Doc:
-        doc.spans[self.spans_key] = self.matcher(doc, as_spans=True)
+        found = self.matches([token.text for token in doc])
+        doc.spans[self.spans_key] = [Span(doc, start, end, label="PLACE") for start, end in found]
         return doc
 
 
@@ -223,21 +249,30 @@ def load_pipeline(gazetteer: Gazetteer, language: str = DEFAULT_LANGUAGE) -> Lan
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")
     matcher = nlp.add_pipe("geomap_gazetteer")
-    names = sorted(gazetteer.surface_names())
-    matcher.add_names(names, cache=name_cache(nlp, names))
+    kept = name_cache(nlp, [f"gazetteer {gazetteer.source}"]) if gazetteer.source else None
+    found = _kept_names(kept) if kept is not None else None
+    if found is None:
+        names = sorted(gazetteer.surface_names())
+        words = [[token.text for token in doc] for doc in matcher.tokenizer.pipe(names)]
+        if kept is not None:
+            _save_tokens(kept, {"names": names, "tokens": words})
+        matcher.add_tokens(words)
+    else:
+        matcher.add_tokens(found)
     return nlp
 
 
 NAME_CACHE = "names"  # the folder of the user cache that keeps the gazetteer names' tokens
 
 
-def name_cache(nlp: Language, names: Sequence[str]) -> Path:
-    """Where the tokens of ``names`` under ``nlp``'s tokenizer are kept: a file named by a digest of
-    everything they depend on (the names, spaCy's version, the pipeline's language, name and
-    version), so a new gazetteer, model or spaCy never reads stale tokens."""
+def name_cache(nlp: Language, identity: Sequence[str]) -> Path:
+    """Where the tokens of names under ``nlp``'s tokenizer are kept: a file named by a digest of
+    everything they depend on (the names, or the digest of the gazetteer they come from, spaCy's
+    version, the pipeline's language, name and version), so a new gazetteer, model or spaCy never
+    reads stale tokens."""
     meta = nlp.meta
-    identity = [spacy.__version__, nlp.lang, meta.get("name"), meta.get("version"), *names]
-    digest = hashlib.sha256("\n".join(map(str, identity)).encode()).hexdigest()[:20]
+    fields = [spacy.__version__, nlp.lang, meta.get("name"), meta.get("version"), *identity]
+    digest = hashlib.sha256("\n".join(map(str, fields)).encode()).hexdigest()[:20]
     return cache_dir() / NAME_CACHE / f"{nlp.lang}-{digest}.json"
 
 
@@ -247,17 +282,30 @@ def _cached_tokens(path: Path, count: int) -> list[list[str]] | None:
         words = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    well_formed = isinstance(words, list) and len(words) == count
-    if not well_formed or not all(
-        isinstance(w, list) and w and all(isinstance(t, str) for t in w) for w in words
-    ):
+    return words if _well_formed(words) and len(words) == count else None
+
+
+def _kept_names(path: Path) -> list[list[str]] | None:
+    """The kept tokens of a gazetteer's names, or None when the file is missing or damaged."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
-    return words
+    if not isinstance(kept, dict) or not isinstance(kept.get("names"), list):
+        return None
+    words = kept.get("tokens")
+    return words if _well_formed(words) and len(words) == len(kept["names"]) else None
 
 
-def _save_tokens(path: Path, words: list[list[str]]) -> None:
+def _well_formed(words: object) -> bool:
+    return isinstance(words, list) and all(
+        isinstance(w, list) and w and all(isinstance(t, str) for t in w) for w in words
+    )
+
+
+def _save_tokens(path: Path, kept: object) -> None:
     """Keep the names' tokens (the older versions of this language's file removed)."""
-    text = json.dumps(words, ensure_ascii=False).encode("utf-8")
+    text = json.dumps(kept, ensure_ascii=False).encode("utf-8")
     if not keep(path, lambda out: out.write(text), older=f"{path.name.split('-', 1)[0]}-*.json"):
         log.debug("the names' tokens cannot be kept in %s", path)
 

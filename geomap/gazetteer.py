@@ -409,6 +409,9 @@ class Gazetteer:
     # name keys of common words and first names (the ``!`` lines of ``stop_names.txt``: "tigre"): a
     # place's name only as written, accents and all ("Tigré" is Tigray, "Tigre" is not)
     accented_only: frozenset[str] = frozenset()
+    # a digest of the files and code it was built from (:func:`source_digest`); None when built from
+    # rows: what the names' tokens kept in the user cache are named by
+    source: str | None = None
 
     @classmethod
     def from_rows(
@@ -498,7 +501,9 @@ class Gazetteer:
         physical = directory / PHYSICAL_FILE
         if physical.exists():
             rows += physical_rows(physical, taken=_row_keys(rows), never=stop | common)
-        return cls.from_rows(rows, stop, variant_stop, common)
+        gazetteer = cls.from_rows(rows, stop, variant_stop, common)
+        gazetteer.source = source_digest(directory)
+        return gazetteer
 
     def lookup(self, name: str) -> list[Place]:
         """Every place one of whose names has the same key as ``name`` (written the same way, accents
@@ -699,6 +704,17 @@ def default_gazetteer() -> Gazetteer:
     return load_kept()
 
 
+def source_digest(directory: Path) -> str:
+    """A digest of what :meth:`Gazetteer.load` builds from in ``directory``: its files, and the code
+    that builds it (this module, and ``models.py`` for its Place)."""
+    digest = hashlib.sha256()
+    sources = (Path(__file__), Path(__file__).with_name("models.py"))
+    for path in (*sources, directory / "places.csv", directory / "stop_names.txt", directory / PHYSICAL_FILE):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"absent")
+    return digest.hexdigest()
+
+
 def load_kept() -> Gazetteer:
     """The shipped gazetteer, from the user cache when it was built before. Building its indexes
     takes about half a second at every start: the built gazetteer is kept in the user cache
@@ -708,10 +724,7 @@ def load_kept() -> Gazetteer:
     from geomap.cache import cache_dir, keep
 
     directory = data_dir()
-    digest = hashlib.sha256(f"{sys.version}\n".encode())
-    sources = (Path(__file__), Path(__file__).with_name("models.py"))  # the code that builds it and its Place
-    for path in (*sources, directory / "places.csv", directory / "stop_names.txt"):
-        digest.update(path.read_bytes())
+    digest = hashlib.sha256(f"{sys.version}\n{source_digest(directory)}".encode())
     kept = cache_dir() / "gazetteer" / f"{digest.hexdigest()[:20]}.pickle"
     try:
         gazetteer = pickle.loads(kept.read_bytes())

@@ -453,7 +453,9 @@ def test_the_names_tokens_are_kept_and_read_back_as_the_tokenizer_gives_them(
     first = extract.load_pipeline(gazetteer, "fr")
     [kept] = (tmp_path / "cache" / extract.NAME_CACHE).glob("fr-*.json")
     words = json.loads(kept.read_text(encoding="utf-8"))
-    assert ["Nagorny", "-", "Karabakh"] in words
+    assert ["Nagorny", "-", "Karabakh"] in words["tokens"]
+    assert words["names"] == sorted(gazetteer.surface_names())
+    assert len(words["names"]) == len(words["tokens"])
     second = extract.load_pipeline(gazetteer, "fr")
     found = [_spans(nlp, text) for nlp in (first, second)]
     assert found[0] == found[1] and {"Tegh", "Kornidzor", "Nagorny-Karabakh"} <= set(found[0])
@@ -461,6 +463,34 @@ def test_the_names_tokens_are_kept_and_read_back_as_the_tokenizer_gives_them(
     third = extract.load_pipeline(gazetteer, "fr")
     assert _spans(third, text) == found[0]
     assert json.loads(kept.read_text(encoding="utf-8")) == words  # rebuilt
+
+
+def test_the_name_index_finds_what_a_phrase_matcher_finds(gazetteer) -> None:
+    """The matcher's index of token tuples against spaCy's PhraseMatcher over the same names: the
+    same spans, in the same order, overlapping and nested ones included."""
+    import spacy
+    from spacy.matcher import PhraseMatcher
+
+    nlp = spacy.blank("fr")
+    names = [
+        "Haut-Karabakh", "Karabakh", "Haut", "Nagorny-Karabakh", "Tegh", "Goris", "Goris Sud",
+        "Saint-Jean", "Saint", "mer Noire", "Noire", "l'Arménie", "Arménie", "Erevan", "Erevan",
+        *sorted(gazetteer.surface_names())[:3000],
+    ]  # fmt: skip
+    oracle = PhraseMatcher(nlp.vocab, attr="ORTH")
+    oracle.add("PLACE", list(nlp.tokenizer.pipe(names)))
+    index = extract.GazetteerMatcher(nlp)
+    index.add_names(names)
+    texts = [
+        "Des tirs au Haut-Karabakh, près de Goris Sud et de Goris, puis à Saint-Jean et Saint.",
+        "La mer Noire borde l'Arménie ? Non : Erevan, Tegh et Nagorny-Karabakh, Haut Karabakh.",
+        " ".join(names[15:400]),
+    ]
+    for text in texts:
+        doc = nlp.make_doc(text)
+        expected = [(start, end) for _, start, end in oracle(doc)]
+        assert index.matches([t.text for t in doc]) == expected
+        assert len(expected) > 5
 
 
 def _spans(nlp, text: str) -> list[str]:

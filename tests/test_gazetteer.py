@@ -472,3 +472,21 @@ def test_the_built_gazetteer_is_kept_in_the_cache_and_read_back_the_same(
     kept.write_bytes(b"damaged")
     assert module.load_kept().index == fresh.index
     assert kept.read_bytes() != b"damaged"
+
+
+def test_the_source_digest_covers_every_file_the_gazetteer_is_built_from(tmp_path: Path) -> None:
+    """The digest that names the kept gazetteer and the kept names' tokens changes with each file
+    ``Gazetteer.load`` reads (physical.csv included); a gazetteer built from rows has none."""
+    from geomap.gazetteer import PHYSICAL_FILE, data_dir, source_digest
+
+    for name in ("places.csv", "stop_names.txt", PHYSICAL_FILE):
+        (tmp_path / name).write_bytes((data_dir() / name).read_bytes())
+    loaded = Gazetteer.load(tmp_path)
+    assert loaded.source == source_digest(tmp_path) == source_digest(data_dir())
+    seen = {loaded.source}
+    for name in ("places.csv", "stop_names.txt", PHYSICAL_FILE):
+        with (tmp_path / name).open("a", encoding="utf-8") as fh:
+            fh.write("\n")
+        seen.add(source_digest(tmp_path))
+    assert len(seen) == 4
+    assert Gazetteer.from_rows([]).source is None
