@@ -158,6 +158,8 @@ def run(
         bom=options.bom,
         database=options.database,
         digest=complete,
+        processes=options.workers,
+        start_method=options.start_method,
     )
     finished = time.perf_counter()
     _log_outputs(written, seconds=finished - writing, total=finished - started)

@@ -22,6 +22,7 @@ import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,8 @@ def write_outputs(
     bom: bool = False,
     database: DatabaseTarget | None = None,
     digest: str | None = None,
+    processes: int = 1,
+    start_method: str | None = None,
 ) -> list[Path]:
     """Write map.html, articles.jsonl, the layers in each of ``formats`` (by default geomap.gpkg,
     incidents/places/border/zones/sectors .geojson with their .qml, incidents.csv), summary.json
@@ -151,7 +154,9 @@ def write_outputs(
     into ``out``, all swapped in together, under the
     lock on ``out``; ``bom`` starts the CSV files with a byte order mark (Excel). With ``database``,
     the layers also go to PostGIS, in one transaction, before anything is swapped in: a database that
-    fails leaves the previous files too. Returns the paths written."""
+    fails leaves the previous files too. With ``processes`` > 1, the pictures (the static map, the
+    timeline, the report) are drawn in a process of their own, started with ``start_method``, while
+    this one writes the rest. Returns the paths written."""
     out = Path(out)
     with output_lock(out):
         recover(out, locked=True)
@@ -172,6 +177,8 @@ def write_outputs(
                 bom=bom,
                 database=database,
                 digest=digest,
+                processes=processes,
+                start_method=start_method,
             )
             atomic_write(staging / COMPLETE, json.dumps(names) + "\n")
         except BaseException as exc:
@@ -263,6 +270,8 @@ def _stage(
     bom: bool = False,
     database: DatabaseTarget | None = None,
     digest: str | None = None,
+    processes: int = 1,
+    start_method: str | None = None,
 ) -> list[str]:
     """Write every output into ``staging``; the names written, summary.json last."""
     from geomap.areas import theatre_map_areas
@@ -271,6 +280,13 @@ def _stage(
     started = time.perf_counter()
     layers = result_layers(result)
     places = next(layer for layer in layers if layer.name == "places")
+    features = list(places.features)
+    draw = partial(_stage_pictures, result, staging, title=title, pictures=pictures, places=features)
+    drawn = None
+    if processes > 1 and (pictures.formats or pictures.report):
+        from geomap.runners import elsewhere
+
+        drawn = elsewhere(draw, start_method=start_method)
     areas = theatre_map_areas(result)
     extent = result.theatre.extent if result.theatre else None
     fmap = build_map(
@@ -298,7 +314,7 @@ def _stage(
         bom=bom,
         timestamp=export_timestamp(dates),
     )
-    names += _stage_pictures(result, staging, title=title, pictures=pictures, places=list(places.features))
+    names += drawn() if drawn is not None else draw()
     result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
     document = summary(result, settings=settings, digest=digest)
     if database is not None:

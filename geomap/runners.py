@@ -210,3 +210,47 @@ def _process_batch(batch: list[Article]) -> list[DocumentResult]:
     if _WORKER is None:
         raise RuntimeError("a geomap worker started without a pipeline")
     return list(_WORKER.documents(batch))
+
+
+def elsewhere(function: Callable[..., T], *args: Any, start_method: str | None = None) -> Callable[[], T]:
+    """Start ``function(*args)`` in a process of its own; a function that waits for it and returns
+    its value or raises its error (with the error's cause, e.g. the OSError of a full disk).
+
+    A forked process reads ``args`` from the parent's memory as they are; a spawned one gets them
+    pickled. The process is stopped if the waiting side gives up (an error of its own, Ctrl-C)."""
+    context = multiprocessing.get_context(start_method or default_start_method())
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_call_and_send, args=(sender, function, args), daemon=True)
+    process.start()
+    sender.close()  # the child holds its own end: a child that dies closes the pipe
+
+    def wait() -> T:
+        try:
+            try:
+                kind, value, cause = receiver.recv()
+            except EOFError:
+                process.join()
+                raise WorkerError(f"a worker process stopped (exit code {process.exitcode})") from None
+            if kind == "error":
+                raise value from cause
+            return value
+        finally:
+            receiver.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+    return wait
+
+
+def _call_and_send(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """In the child of :func:`elsewhere`: the call's value, or its error and the error's cause."""
+    try:
+        sender.send(("value", function(*args), None))
+    except BaseException as exc:  # every error goes back to the parent
+        try:
+            sender.send(("error", exc, exc.__cause__))
+        except Exception:  # an error that does not pickle: its text
+            sender.send(("error", WorkerError(f"{type(exc).__name__}: {exc}"), None))
+    finally:
+        sender.close()

@@ -20,7 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 
 from geomap.maps import COLOURS, DEFAULT_COLOUR
@@ -79,6 +80,33 @@ def _label(day: dt.date, unit: str) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]}" + (f" {day.year}" if unit == "day" else "")
 
 
+def _bars(
+    starts: Sequence[float],
+    widths: Sequence[float],
+    bottom: Sequence[int],
+    heights: Sequence[int],
+    *,
+    colour: str,
+) -> PathPatch:
+    """One type's bars as one path of rectangles, one a period (the empty ones too, as ``Axes.bar``
+    drew them), inset by 8% of the period on each side and edged in white.
+
+    ``Axes.bar`` makes an artist per bar and updates the data limits for each (the limits are set by
+    hand anyway), and the SVG then holds a styled, clipped element per bar: most of a build's
+    timeline. One path per type draws the same pixels (the rectangles never overlap) in a fraction
+    of the time and bytes; ``snap`` snaps each rectangle to the pixel grid as a lone bar would be,
+    which matplotlib stops doing by itself for a path past 1,024 vertices (a long monthly span)."""
+    vertices: list[tuple[float, float]] = []
+    for start, width, low, height in zip(starts, widths, bottom, heights, strict=True):
+        left = start + 0.08 * width
+        right = left + 0.84 * width
+        vertices += [(left, low), (right, low), (right, low + height), (left, low + height), (left, low)]
+    codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY] * len(starts)
+    return PathPatch(
+        Path(vertices, codes), facecolor=colour, edgecolor="white", linewidth=0.3, snap=True, zorder=3
+    )
+
+
 def draw(
     incidents: Sequence[Incident], *, width_in: float = 10.0, height_in: float = 3.4, dpi: int = 150
 ) -> Timeline:
@@ -134,17 +162,7 @@ def _draw(incidents: Sequence[Incident], width_in: float, height_in: float, dpi:
     widths = [date2num(next_period(p, unit)) - s for p, s in zip(periods, starts, strict=True)]
     bottom = [0] * len(periods)
     for kind in types:
-        ax.bar(
-            [s + 0.08 * w for s, w in zip(starts, widths, strict=True)],
-            counts[kind],
-            width=[0.84 * w for w in widths],
-            bottom=bottom,
-            align="edge",
-            color=COLOURS.get(kind, DEFAULT_COLOUR),
-            edgecolor="white",
-            linewidth=0.3,
-            zorder=3,
-        )
+        ax.add_artist(_bars(starts, widths, bottom, counts[kind], colour=COLOURS.get(kind, DEFAULT_COLOUR)))
         bottom = [b + c for b, c in zip(bottom, counts[kind], strict=True)]
     ax.set_ylim(0, max(bottom) * 1.15)
     pad = max(0.3, (4 - len(periods)) / 2)  # a lone bar does not fill the chart

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from geomap import __version__
 from geomap.cli import cli
-from geomap.errors import NoArticleError
+from geomap.errors import NoArticleError, OutputError
 from geomap.export import FIELD_TYPES, LAYER_SPECS, output_lock
 from geomap.maps import COLOURS
 from geomap.outputs import Pictures, recover, write_outputs
@@ -143,6 +143,42 @@ def test_the_librarys_build_writes_what_the_command_writes(
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["settings"] == json.loads((built / "summary.json").read_text(encoding="utf-8"))["settings"]
     assert summary["timings"]["total_s"] > 0
+
+
+def test_pictures_drawn_in_a_process_of_their_own_are_the_same(
+    built: Path, tmp_path: Path, comparable: Callable[[Path], dict[str, bytes]]
+) -> None:
+    """With two workers the static map, the timeline and the report are drawn beside the other
+    outputs, in a second process: the same files."""
+    from geomap import build
+
+    options = build.BuildOptions(pictures=PNG, workers=2)
+    done = build.run([built.parent / "in"], tmp_path / "out", options=options)
+    assert comparable(tmp_path / "out") == comparable(built)
+    assert {"map.png", "timeline.png", "report.html"} <= {p.name for p in done.written}
+
+
+def test_a_picture_that_cannot_be_written_leaves_the_previous_outputs(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error while the pictures are drawn in their own process stops the run like one here: the
+    message names the problem, nothing is swapped in, no staging folder is left."""
+    import shutil
+
+    from geomap import build, static_map
+
+    out = tmp_path / "out"
+    shutil.copytree(built, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name[0] != "."}
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OutputError("the static map cannot be drawn here")
+
+    monkeypatch.setattr(static_map, "draw", broken)  # the forked process inherits it
+    with pytest.raises(OutputError, match="the static map cannot be drawn here"):
+        build.run([built.parent / "in"], out, options=build.BuildOptions(pictures=PNG, workers=2, full=True))
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name[0] != "."} == before
+    assert not (out / ".geomap-staging").exists()
 
 
 def test_a_build_with_no_article_writes_nothing_and_says_why(tmp_path: Path) -> None:

@@ -199,3 +199,41 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
         for worker in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker, signal.SIGKILL)
+
+
+# --- one call in a process of its own ---------------------------------------------------------------
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def _fails_on_disk(path: str) -> None:
+    try:
+        open(os.path.join(path, "absent", "file"), "w")  # noqa: SIM115 - the OSError is the point
+    except OSError as exc:
+        raise RunError(f"cannot write {path}") from exc
+
+
+def _dies() -> None:
+    os._exit(7)
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_call_elsewhere_runs_in_another_process_and_returns_its_value(start_method: str) -> None:
+    wait = runners.elsewhere(_pid_and, 21, start_method=start_method)
+    pid, value = wait()
+    assert value == 42 and pid != os.getpid()
+
+
+def test_a_call_elsewhere_raises_its_error_with_the_errors_cause(tmp_path: Path) -> None:
+    wait = runners.elsewhere(_fails_on_disk, str(tmp_path))
+    with pytest.raises(RunError, match="cannot write") as raised:
+        wait()
+    assert isinstance(raised.value.__cause__, FileNotFoundError)
+
+
+def test_a_call_elsewhere_whose_process_dies_is_a_geomap_error() -> None:
+    wait = runners.elsewhere(_dies)
+    with pytest.raises(WorkerError, match="exit code 7"):
+        wait()
