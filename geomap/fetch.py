@@ -56,9 +56,9 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from platformdirs import user_cache_dir
 
 from geomap import sqlite_files
+from geomap.cache import cache_dir
 from geomap.errors import GeomapError
 
 log = logging.getLogger("geomap")
@@ -159,8 +159,9 @@ def default_user_agent(contact: str | None = None) -> str:
 
 
 def default_cache_path() -> Path:
-    """Where fetched pages and feeds are kept between runs: the user cache folder of geomap."""
-    return Path(user_cache_dir("geomap")) / "fetch.sqlite"
+    """Where fetched pages and feeds are kept between runs: geomap's cache folder (read at each call,
+    so that ``$GEOMAP_CACHE_DIR`` set after import still moves it)."""
+    return cache_dir() / "fetch.sqlite"
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,9 +54,9 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import GeoNames, Nominatim, Photon
 from geopy.location import Location
-from platformdirs import user_cache_dir
 
 from geomap import sqlite_files
+from geomap.cache import cache_dir
 from geomap.errors import GeocoderError
 from geomap.models import Place
 
@@ -202,7 +202,9 @@ class GeocoderConfigError(GeocoderError, ValueError):
 
 
 def _default_cache_path() -> Path:
-    return Path(user_cache_dir("geomap")) / "geocoder.sqlite"
+    """geocoder.sqlite in geomap's cache folder, read when a config is made (not at import), so that
+    ``$GEOMAP_CACHE_DIR`` set later still moves it."""
+    return cache_dir() / "geocoder.sqlite"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,11 +22,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from platformdirs import user_cache_dir
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from geomap.areas import Area, Areas
+from geomap.cache import cache_dir, keep
 from geomap.errors import GazetteerError, GeomapError
 from geomap.models import Incident
 from geomap.theatre import DERIVED_SHARE, Border, Theatre, code_title, derive
@@ -138,8 +137,9 @@ def border_line(
 
 
 def border_cache_dir() -> Path:
-    """Where computed borders are kept across runs (the user's cache)."""
-    return Path(user_cache_dir("geomap")) / "borders"
+    """Where computed borders are kept across runs: ``borders`` in geomap's cache folder (read at each
+    call, so that ``$GEOMAP_CACHE_DIR`` set after import still moves it)."""
+    return cache_dir() / "borders"
 
 
 def cached_border_line(
@@ -163,13 +163,9 @@ def cached_border_line(
     except (OSError, shapely.errors.GEOSException):
         pass
     line = border_line(areas, border, crs=crs, tolerance_m=tolerance_m)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_bytes(shapely.to_wkb(line))
-        os.replace(partial, path)  # never a half-written entry
-    except OSError:
-        pass  # a read-only cache costs only the time to compute it again
+    # written whole or not at all; a read-only cache costs only the time to compute it again, and
+    # the other entries (other inputs, other tolerances) stay
+    keep(path, lambda out: out.write(shapely.to_wkb(line)), older=path.name)
     return line
 
 

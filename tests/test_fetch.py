@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import platformdirs
 import pytest
 
+from geomap.cache import CACHE_ENV
 from geomap.errors import GeomapError
 from geomap.fetch import (
     Clock,
@@ -34,6 +36,7 @@ from geomap.fetch import (
     FetchError,
     acceptable,
     content_type,
+    default_cache_path,
     default_user_agent,
     version,
 )
@@ -187,15 +190,16 @@ class FakeClock(Clock):
 
 
 @pytest.fixture
-def make(tmp_path: Path) -> Iterator[Callable[..., Fetcher]]:
-    """Fetchers with a cache in tmp_path and no spacing unless asked; closed after the test."""
+def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Fetcher]]:
+    """Fetchers with their default cache, tmp_path/fetch.sqlite ($GEOMAP_CACHE_DIR is tmp_path), and
+    no spacing unless asked; closed after the test."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     made: list[Fetcher] = []
 
     def build(*, clock: Clock | None = None, **options: object) -> Fetcher:
         settings: dict[str, object] = {
             "user_agent": "geomap/test (+mailto:veille@example.org)",
             "min_delay": 0.0,
-            "cache_path": tmp_path / "fetch.sqlite",
         }
         settings.update(options)
         fetcher = Fetcher(FetchConfig(**settings), clock=clock)  # type: ignore[arg-type]
@@ -723,6 +727,20 @@ def test_old_entries_are_dropped(site: Site, make: Callable[..., Fetcher]) -> No
     assert make(clock=clock, cache_days=30).cached(site.url("/depeche")) is not None
     clock.t += 31 * 86400
     assert make(clock=clock, cache_days=30).cached(site.url("/depeche")) is None
+
+
+def test_the_cache_is_kept_in_geomap_cache_dir(
+    site: Site, make: Callable[..., Fetcher], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$GEOMAP_CACHE_DIR (tmp_path, set by ``make``) moves the cache, read when a config is made;
+    without it the cache stays where it always was."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the default place (Linux)
+    site.routes["/depeche"] = answer(200, PAGE, Content_Type=HTML)
+    make().get(site.url("/depeche"))
+    assert (tmp_path / "fetch.sqlite").is_file()
+    assert not (tmp_path / "user-cache").exists()
+    monkeypatch.delenv(CACHE_ENV)
+    assert default_cache_path() == Path(platformdirs.user_cache_dir("geomap")) / "fetch.sqlite"
 
 
 def test_an_in_memory_cache_is_kept_for_the_fetcher_only(site: Site, make: Callable[..., Fetcher]) -> None:

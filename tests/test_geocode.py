@@ -22,9 +22,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import click
+import platformdirs
 import pytest
 from click.testing import CliRunner
 
+from geomap.cache import CACHE_ENV
 from geomap.cli.options import geocoder_config, geocoder_options
 from geomap.errors import GeocoderError
 from geomap.geocode import (
@@ -576,11 +578,32 @@ def test_other_invalid_configurations(tmp_path: Path) -> None:
     assert photon.cache_path == tmp_path / "c.sqlite"
 
 
-def test_default_cache_path_is_in_the_user_cache_dir() -> None:
-    config = GeocoderConfig(user_agent=USER_AGENT)
-    assert config.cache_path is not None
-    assert config.cache_path.name == "geocoder.sqlite"
-    assert "geomap" in config.cache_path.parts
+def test_the_default_cache_is_in_geomap_cache_dir(
+    serve: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$GEOMAP_CACHE_DIR moves the cache, read when a config is made (not at import); without it the
+    cache stays where it always was."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the default place (Linux)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "chosen"))
+    service = serve("nominatim")
+    config = GeocoderConfig(
+        user_agent=USER_AGENT, domain=f"127.0.0.1:{service.port}", scheme="http", min_delay=0.0
+    )
+    tier = GeocoderTier(config)
+    try:
+        assert tier.candidates("Jermuk")
+    finally:
+        tier.close()
+    assert config.cache_path == tmp_path / "chosen" / "geocoder.sqlite"
+    kept = sqlite3.connect(config.cache_path)
+    try:
+        assert kept.execute("SELECT query FROM answers").fetchall() == [("jermuk",)]  # normalised
+    finally:
+        kept.close()
+    assert not (tmp_path / "user-cache").exists()
+    monkeypatch.delenv(CACHE_ENV)
+    default = GeocoderConfig(user_agent=USER_AGENT).cache_path
+    assert default == Path(platformdirs.user_cache_dir("geomap")) / "geocoder.sqlite"
 
 
 def test_http_429_retry_after_is_honoured_within_the_timeout(serve: Any, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import platformdirs
 import pyogrio
 import pytest
 import shapely
@@ -16,6 +17,7 @@ from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from geomap.areas import Area, Areas, areas_from_geojson, default_areas, world_areas
+from geomap.cache import CACHE_ENV
 from geomap.errors import GazetteerError, GeomapError
 from geomap.gazetteer import data_dir
 from geomap.models import Incident, Place
@@ -25,6 +27,7 @@ from geomap.zones import (
     ZoneConfig,
     ZoneError,
     assign,
+    border_cache_dir,
     border_line,
     border_sectors,
     buffer_zones,
@@ -379,6 +382,21 @@ def test_a_border_is_computed_once_and_kept_across_runs(
     cached_border_line(areas, AM_AZ, crs=METRIC_CRS, tolerance_m=10.0, cache=tmp_path)
     assert len(list(tmp_path.glob("AM-AZ-*.wkb"))) == 2
     assert not list(tmp_path.glob(".*"))  # no partial file left
+
+
+def test_the_border_cache_is_in_geomap_cache_dir(
+    areas: Areas, border: BaseGeometry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$GEOMAP_CACHE_DIR moves the border cache (its ``borders`` folder), read at each call; without
+    it the cache stays where it always was."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the default place (Linux)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "chosen"))
+    line = cached_border_line(areas, AM_AZ, crs=METRIC_CRS)
+    (entry,) = (tmp_path / "chosen" / "borders").glob("AM-AZ-*.wkb")
+    assert shapely.from_wkb(entry.read_bytes()).equals_exact(line, 1e-9) and line.equals_exact(border, 1e-9)
+    assert not (tmp_path / "user-cache").exists()
+    monkeypatch.delenv(CACHE_ENV)
+    assert border_cache_dir() == Path(platformdirs.user_cache_dir("geomap")) / "borders"
 
 
 # --- any two neighbours, from the world file ------------------------------------------------------
