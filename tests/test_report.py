@@ -395,7 +395,7 @@ class ReportPage:
 def report_file(
     placed: tuple[list[Incident], dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    from geomap.maps import render_png
+    from geomap.static_map import MapOptions, draw
 
     incidents, zones = placed
     page = report.render(
@@ -405,7 +405,7 @@ def report_file(
         zones=zones,
         map_html=report.interactive_map(incidents, [], title="Incidents", zones=zones),
         timeline=svg_image("Incidents par semaine"),
-        static_map=render_png(incidents, zones, title="Incidents", dpi=60),
+        static_map=draw(incidents, zones, options=MapOptions(title="Incidents")).to_bytes("png"),
     )
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(page, encoding="utf-8")
