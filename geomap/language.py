@@ -49,8 +49,9 @@ MIN_CONFIDENCE = 0.5
 # and CMS templates often declare "en-US" on pages written in French.
 OVERRULE_LETTERS = 200
 OVERRULE_CONFIDENCE = 0.95
-# The detector reads at most this much: a language shows in its first paragraphs.
-MAX_CHARS = 3000
+# The detector reads at most this much: a language shows in its first paragraphs (on the 350 seed,
+# dev and negative articles, 1,000 characters read as 3,000 do, for a third of the time).
+MAX_CHARS = 1500
 
 # ISO 639-2/3 codes and names (in English and in the language itself) as pages and feeds write them.
 _NAMES = {
