@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from click.testing import Result
 
 from geomap.gazetteer import Gazetteer, default_gazetteer
+from geomap.geocode import GeocoderConfig
 from geomap.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,3 +143,22 @@ def built(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Resul
     """One ``geomap build INPUTS --out OUT --offline`` run shared by the output checks."""
     out = tmp_path_factory.mktemp("maps") / "out"
     return cli_support.invoke("build", inputs, "--out", out, "--offline"), out
+
+
+@pytest.fixture
+def unreachable_geocoder(tmp_path: Path) -> GeocoderConfig:
+    """A geocoder at an address where nothing listens (a port bound then closed again): every
+    request fails at once, without retries or waits."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return GeocoderConfig(
+        user_agent="geomap-tests/0.1 (geomap-tests@example.org)",
+        domain=f"127.0.0.1:{port}",
+        scheme="http",
+        timeout=1,
+        min_delay=0,
+        error_wait=0,
+        max_retries=0,
+        cache_path=tmp_path / "geocoder.sqlite",
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from geomap import build as library
 from geomap.cli import cli
+from geomap.geocode import GeocoderConfig
 
 FRENCH = (
     "Le 14 septembre 2022\n"
@@ -375,25 +375,12 @@ def test_a_rebuild_where_nothing_changed_loads_no_model(articles: Path, tmp_path
     assert shown.stdout.split() == ["True", "False", "False"], shown.stderr
 
 
-def test_a_run_a_tier_missed_is_never_kept(tmp_path: Path) -> None:
+def test_a_run_a_tier_missed_is_never_kept(tmp_path: Path, unreachable_geocoder: GeocoderConfig) -> None:
     """An article whose name the geocoder could not be asked about (nothing listens at its address)
     is processed again by the next build, which therefore writes its outputs again."""
-    from geomap.geocode import GeocoderConfig
     from geomap.settings import Settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
-    config = GeocoderConfig(
-        user_agent="geomap-tests/0.1 (geomap-tests@example.org)",
-        domain=f"127.0.0.1:{port}",
-        scheme="http",
-        timeout=1,
-        min_delay=0,
-        error_wait=0,
-        max_retries=0,
-        cache_path=tmp_path / "c.sqlite",
-    )
+    config = unreachable_geocoder
     folder = tmp_path / "articles"
     folder.mkdir()
     (folder / "a.txt").write_text("Les combats se poursuivent près du village de Zzyxgrad, dans le Tavush.")

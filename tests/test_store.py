@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -180,20 +179,10 @@ def test_cli_full_processes_everything_again(corpus: Path, tmp_path: Path) -> No
         assert run == {"reused_articles": 3 - processed, "processed_articles": processed}
 
 
-def test_results_missed_by_an_unreachable_geocoder_are_not_kept(pipeline: Pipeline, tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
-    config = GeocoderConfig(
-        user_agent="geomap-tests/0.1 (geomap-tests@example.org)",
-        domain=f"127.0.0.1:{port}",
-        scheme="http",
-        timeout=1,
-        min_delay=0,
-        error_wait=0,
-        max_retries=0,
-        cache_path=tmp_path / "c.sqlite",
-    )
+def test_results_missed_by_an_unreachable_geocoder_are_not_kept(
+    pipeline: Pipeline, tmp_path: Path, unreachable_geocoder: GeocoderConfig
+) -> None:
+    config = unreachable_geocoder
     online = Pipeline(pipeline.gazetteer, extra_tiers=[GeocoderTier(config)])
     online.extractor = pipeline.extractor  # the loaded model, shared
     corpus = tmp_path / "corpus"
