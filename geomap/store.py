@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -85,17 +86,30 @@ def article_key(article: Article, run_fingerprint: str) -> str:
     return hashlib.sha256(f"{run_fingerprint}\n{payload}".encode()).hexdigest()
 
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
 def plain(value: Any) -> Any:
-    """``value`` as JSON-ready data: dataclasses become dicts, dates ISO strings, tuples lists."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    """``value`` as JSON-ready data: dataclasses become dicts, dates ISO strings, tuples lists.
+
+    Every result of a run goes through it (the store, the outputs): strings and numbers, most of
+    what it meets, are returned first, and each dataclass's field names are looked up once."""
+    if isinstance(value, _ATOMS):
+        return value
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: plain(getattr(value, name)) for name in _field_names(type(value))}
     return value
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def _date(value: str | None) -> dt.date | None:
