@@ -25,6 +25,7 @@ import numpy
 import spacy
 from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, IS_TITLE, LOWER, ORTH, SPACY
 from spacy.language import Language
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from thinc.api import use_ops
@@ -145,7 +146,8 @@ def line_breaks(doc: Doc) -> Doc:
 class GazetteerMatcher:
     """A span ruler for tens of thousands of names: each name as the tokenizer splits it, indexed by
     its first token, looked up at every token of a text (exact match on the tokens' text, as a
-    PhraseMatcher on ORTH would find them).
+    PhraseMatcher on ORTH would find them; tokens are compared by the string hashes spaCy keeps as
+    their ORTH, so a text's tokens are read as one array, without a Token object each).
 
     spaCy's own ``span_ruler`` runs its pipeline over every pattern, and a PhraseMatcher needs a Doc
     per name (about a second at every start for a gazetteer, to make the names' lexemes); an index of
@@ -157,7 +159,7 @@ class GazetteerMatcher:
         self.spans_key = spans_key
         self.tokenizer = nlp.tokenizer
         self.nlp = nlp
-        self._names: dict[str, list[tuple[str, ...]]] = {}  # first token -> the others, of each name
+        self._names: dict[int, list[tuple[int, ...]]] = {}  # first token -> the others, of each name
 
     def add_names(self, names: Iterable[str], *, cache: Path | None = None) -> None:
         """Look for these exact names (case-sensitive, tokenised as the text will be).
@@ -179,20 +181,21 @@ class GazetteerMatcher:
 
     def add_tokens(self, words: Iterable[Sequence[str]]) -> None:
         """Look for these names, each given as its tokens."""
-        rests: dict[str, set[tuple[str, ...]]] = {}
+        rests: dict[int, set[tuple[int, ...]]] = {}
         count = 0
         for tokens in words:
             if tokens:
-                rests.setdefault(tokens[0], set()).add(tuple(tokens[1:]))
+                ids = [get_string_id(token) for token in tokens]
+                rests.setdefault(ids[0], set()).add(tuple(ids[1:]))
                 count += 1
         for first, rest in rests.items():
             known = self._names.setdefault(first, [])
             known.extend(sorted(rest.difference(known), key=len))  # shortest first, as a Matcher sorts
         self.tokenizer.max_cache_size += count
 
-    def matches(self, words: Sequence[str]) -> list[tuple[int, int]]:
-        """(start, end) of every name in ``words`` (a text's tokens), by start then end; names may
-        overlap or nest ("Haut-Karabakh" in "Haut-Karabakh Nord")."""
+    def matches(self, words: Sequence[int]) -> list[tuple[int, int]]:
+        """(start, end) of every name in ``words`` (a text's tokens, as their ORTH ids), by start then
+        end; names may overlap or nest ("Haut-Karabakh" in "Haut-Karabakh Nord")."""
         found = []
         names = self._names
         for i, word in enumerate(words):
@@ -203,7 +206,7 @@ class GazetteerMatcher:
         return found
 
     def __call__(self, doc: Doc) -> Doc:
-        found = self.matches([token.text for token in doc])
+        found = self.matches(doc.to_array(ORTH).tolist())
         doc.spans[self.spans_key] = [Span(doc, start, end, label="PLACE") for start, end in found]
         return doc
 
