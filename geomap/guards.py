@@ -27,6 +27,7 @@ trigger word leaves the sentence's other triggers free to fire ("la bataille él
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,11 +143,16 @@ def current_event(
     """The first rule one of whose trigger words reports a current incident, and where that word
     starts; None when no trigger fires or every one is guarded (rules are tried in order, as in
     ``geomap.triggers.first_event``; by default the language's own). ``quiet``: the article's
-    headline is guarded."""
-    if sentence_guarded(sentence, published=published, quiet=quiet, language=language):
+    headline is guarded.
+
+    Most sentences hold no trigger word: the sentence's guards (its words, its dates, which take
+    the longest to read) are read only once a trigger is found."""
+    chosen = _guards(language).rules if rules is None else rules
+    found = ((rule, match) for rule in chosen for match in rule.pattern.finditer(sentence))
+    first = next(found, None)
+    if first is None or sentence_guarded(sentence, published=published, quiet=quiet, language=language):
         return None
-    for rule in _guards(language).rules if rules is None else rules:
-        for match in rule.pattern.finditer(sentence):
-            if not trigger_guarded(sentence, match.start(), match.end(), language=language):
-                return rule, match.start()
+    for rule, match in itertools.chain([first], found):
+        if not trigger_guarded(sentence, match.start(), match.end(), language=language):
+            return rule, match.start()
     return None
