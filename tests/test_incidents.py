@@ -421,9 +421,11 @@ def _seconds(work: Callable[[], object]) -> float:
 @pytest.mark.parametrize("unit", ["vingt-", "cent et ", "111 ", "quatre-vingt-"])
 def test_casualty_patterns_take_time_linear_in_a_chain_of_numbers(unit: str) -> None:
     """ "vingt-vingt-..." made the number pattern try every shorter number at every start."""
-    small, large = unit * 600, unit * 2400
+    small, large = unit * 500, unit * 8000
     ratio = _seconds(lambda: casualties(large)) / _seconds(lambda: casualties(small))
-    assert ratio < 8  # four times the text: about 4 when linear, 16 when quadratic
+    # sixteen times the text: about 16 when linear, 256 when quadratic (a wide margin, for a shared
+    # machine: a ratio of 8 against 4 failed once when another process took the core)
+    assert ratio < 64
 
 
 def test_an_absurd_figure_is_no_casualty_count() -> None:
