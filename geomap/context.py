@@ -46,7 +46,7 @@ from functools import cache
 from pathlib import Path
 
 from geomap.errors import GeomapError
-from geomap.lexicon import DEFAULT_LANGUAGE, LEXICON_DIR, load
+from geomap.lexicon import DEFAULT_LANGUAGE, LEXICON_DIR, languages, load, pack_list
 
 MODEL_ROOT = Path(__file__).resolve().parent / "context_model"
 THRESHOLD = 0.35  # the probability from which a sentence read alone reports an event
@@ -89,13 +89,7 @@ _DATELINE = re.compile(
     r"|[A-ZÀ-ÖØ-Þ][\w'’-]*(?: [A-ZÀ-ÖØ-Þ][\w'’-]*)*"  # Kiev (Reuters) - / Bakou, 3 mai 2024 -
     r"(?:,\s*(?:le\s+)?\d[^-–—\n]{0,30}(?:\s*\([^)\n]{2,30}\))?|\s*\([^)\n]{2,30}\))\s*[-–—]\s*)"
 )
-# A page's furniture that reads like a line of copy: bylines, dates of publication and update (in
-# the languages geomap reads: a page's furniture is often in another language than its copy).
-_FURNITURE = re.compile(
-    r"\s*(?:publié|mis à jour|modifié|mise à jour|par|texte par|lecture|crédit"
-    r"|published|updated|modified|by|reporting by|photo|credit|reading time)\b",
-    re.IGNORECASE,
-)
+FURNITURE_LIST = "furniture.word"  # the lede reader's page furniture, in each language's pack
 # Where a lede's sentences end: the model masks each sentence on its own, so that its first word stays.
 _SENTENCE_END = re.compile(r"(?<=[.!?…»])\s+(?=[«\"A-ZÀ-ÖØ-Þ0-9(])|\s*\n\s*")
 
@@ -119,18 +113,32 @@ def masked(text: str) -> str:
     return _DIGITS.sub("0", _NAME.sub("Xx", " ".join(_NOT_WORDS.sub(" ", text).split())))
 
 
+@cache
+def _furniture() -> re.Pattern[str]:
+    """A page's furniture that reads like a line of copy: a line that opens with a word of byline,
+    date of publication or update, reading time or credit (``geomap/lexicon/<language>/furniture.toml``).
+    The words of every pack, whatever the article's language: a page's furniture is often in another
+    language than its copy (a French site on an English template says "Published", "By")."""
+    words = (
+        re.escape(word) for language in languages() for word in pack_list(language, FURNITURE_LIST).texts
+    )
+    return re.compile(r"\s*(?:" + "|".join(words) + r")\b", re.IGNORECASE)
+
+
 def lede(text: str, *, title: str | None = None) -> str:
     """The headline and the first sentences of an article, one per line, as the article model reads
     them: up to ``LEDE_WORDS`` words or ``LEDE_PARTS`` sentences, the way an editor reads copy. A
     saved page's furniture between them ("Publié le : 26/09/2023 - 08:14", "Texte par : AFP", share
-    counts) is not copy: lines of fewer than ``LEDE_MIN_WORDS`` words are skipped after the headline."""
+    counts) is not copy: lines of fewer than ``LEDE_MIN_WORDS`` words are skipped after the headline,
+    and so are lines that open with a word of page furniture of any language (``_furniture``)."""
+    furniture = _furniture()
     parts = [" ".join(title.split())] if title and title.strip() else []
     words = 0
     for part in _SENTENCE_END.split(text[: LEDE_WORDS * 30]):
         if words >= LEDE_WORDS or len(parts) >= LEDE_PARTS:
             break
         count = len(part.split())
-        if (count >= LEDE_MIN_WORDS and not _FURNITURE.match(part)) or (not parts and count >= 2):
+        if (count >= LEDE_MIN_WORDS and not furniture.match(part)) or (not parts and count >= 2):
             parts.append(" ".join(part.split()))
             words += count
     return "\n".join(parts)

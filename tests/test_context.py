@@ -95,6 +95,30 @@ def test_the_lede_is_the_headline_and_the_first_sentences():
     )
 
 
+def test_the_lede_skips_the_page_furniture_of_every_language():
+    """The furniture words are the packs' (``furniture.toml``), all read whatever the copy's language:
+    a French page on an English template says "Published", an English one may say "Mis à jour"."""
+    french = (
+        "Published on 14 September 2024 at 10:32 GMT\nPar Jean Dupont, envoyé spécial à Kharkiv\n"
+        "Deux civils ont été blessés dans leur maison de Kharkiv."
+    )
+    assert lede(french, title="Kharkiv bombardée").splitlines() == [
+        "Kharkiv bombardée",
+        "Deux civils ont été blessés dans leur maison de Kharkiv.",
+    ]
+    english = (
+        "Mis à jour le 14 septembre 2024 à 11 h 05\nBy John Smith and Jane Doe in Kyiv\n"
+        "Two civilians were wounded in their home in Kharkiv."
+    )
+    assert lede(english, title="Kharkiv shelled").splitlines()[1:] == [
+        "Two civilians were wounded in their home in Kharkiv."
+    ]
+    # a look-alike opens a line of copy, which stays
+    assert lede("Parmi les victimes figurent deux enfants, selon les secours.", title="Kharkiv") == (
+        "Kharkiv\nParmi les victimes figurent deux enfants, selon les secours."
+    )
+
+
 @pytest.mark.parametrize(
     "line",
     [

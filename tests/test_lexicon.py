@@ -17,13 +17,23 @@ from pathlib import Path
 
 import pytest
 
-from geomap import extract, locating
+from geomap import context, extract, locating
 from geomap.actors import actors_of, load_demonyms
 from geomap.casualties import casualties
 from geomap.dates import event_date
 from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
-from geomap.lexicon import LEXICON_DIR, Entry, Example, LexiconError, TriggerRule, languages, load, unmark
+from geomap.lexicon import (
+    LEXICON_DIR,
+    Entry,
+    Example,
+    LexiconError,
+    TriggerRule,
+    languages,
+    load,
+    pack_list,
+    unmark,
+)
 from geomap.models import Article, Place
 from geomap.pipeline import Pipeline
 from geomap.triggers import EVENT_RULES, event_rules, first_event
@@ -32,6 +42,7 @@ LEXICON = load()
 ENTRIES = [(language, *entry) for language in languages() for entry in load(language).entries()]
 PUBLISHED = dt.date(2024, 3, 14)
 DATES_PUBLISHED = dt.date(2022, 9, 16)  # a Friday: what the dates lists' examples are read against
+HEADLINE = "Kherson bombardée"  # what the furniture list's example lines are read after
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +113,30 @@ def _grammar_probe(entry: Entry, kind: str) -> Callable[[Example, bool], str | N
         found = bool(pattern.fullmatch(plain[start:end]))
         side = "positive" if expected else "negative"
         return None if found == expected else f"{side}: [{plain[start:end]}] in {example.text!r}"
+
+    return probe
+
+
+def _furniture_probe(entry: Entry) -> Callable[[Example, bool], str | None]:
+    """The lede reader (``context.lede``, after a headline) drops a positive line, which opens with
+    the entry's word, and keeps a negative one. Every example line is long enough to be copy
+    (``LEDE_MIN_WORDS``) and one sentence, so that only its opening word decides."""
+    own = re.compile(re.escape(entry.text), re.I)
+
+    def probe(example: Example, expected: bool) -> str | None:
+        plain, start, end = unmark(example.text)
+        side = "positive" if expected else "negative"
+        if plain[:start].strip():
+            return f"{side}: the [word] does not open the line {example.text!r}"
+        if expected and not own.fullmatch(plain[start:end]):
+            return f"positive: [{plain[start:end]}] is not the entry's word in {example.text!r}"
+        if len(plain.split()) < context.LEDE_MIN_WORDS:
+            return f"{side}: too short to be copy, dropped whatever its words: {example.text!r}"
+        kept = context.lede(plain, title=HEADLINE).splitlines()[1:]
+        if kept not in ([], [" ".join(plain.split())]):
+            return f"{side}: the lede reader reads {kept} in {example.text!r}, not one line"
+        verdict = "keeps" if kept else "drops"
+        return None if (not kept) == expected else f"{side}: the lede reader {verdict} {example.text!r}"
 
     return probe
 
@@ -309,6 +344,8 @@ def test_entry_examples(
         probe = _dates_probe(entry, name, language)
     elif file == "grammar":
         probe = _grammar_probe(entry, load(language)[key].kind)
+    elif file == "furniture":
+        probe = _furniture_probe(entry)
     elif check := TEXT_PROBES.get(key) or TEXT_PROBES.get(file):
         probe = _boolean(lambda text: check(text, language))
     else:
@@ -325,7 +362,16 @@ def test_every_list_has_a_probe() -> None:
     for key in LEXICON.lists:
         file = key.split(".")[0]
         covered = key in special or key in TEXT_PROBES or file in TEXT_PROBES or file in TOKEN_PROBES
-        assert covered or file in ("national_areas", "dates", "grammar"), key
+        assert covered or file in ("national_areas", "dates", "grammar", "furniture"), key
+
+
+def test_one_list_of_a_pack_reads_as_in_the_whole_pack() -> None:
+    """``pack_list`` reads one file of a pack alone (the lede reader reads every pack's furniture
+    without loading every pack whole): the same entries as the whole pack's, and no unknown list."""
+    for language in languages():
+        assert pack_list(language, "furniture.word") == load(language)["furniture.word"]
+    with pytest.raises(LexiconError, match=r"no list 'furniture\.line'"):
+        pack_list("fr", "furniture.line")
 
 
 def test_the_rules_keep_their_order() -> None:

@@ -1,9 +1,9 @@
 """The words and patterns geomap reads a language with, as data: one TOML file per concern and language.
 
-Every trigger, cue, role verb, force noun, named-after noun, title and stop word that
-``geomap.triggers``, ``geomap.guards``, ``geomap.locating``, ``geomap.casualties``,
-``geomap.actors`` and ``geomap.extract`` use lives in ``geomap/lexicon/<language>/*.toml``; the
-code keeps only the grammar that strings them together.
+Every trigger, cue, role verb, force noun, named-after noun, title, stop word and word of page
+furniture that ``geomap.triggers``, ``geomap.guards``, ``geomap.locating``, ``geomap.casualties``,
+``geomap.actors``, ``geomap.extract`` and ``geomap.context`` use lives in
+``geomap/lexicon/<language>/*.toml``; the code keeps only the grammar that strings them together.
 A file holds one or more *lists* (arrays of tables); each *entry* of a list is one word or one
 regular-expression fragment, with example sentences written for it::
 
@@ -80,6 +80,11 @@ that name (at most 80 characters), "after" the text after it, as ``geomap.locati
   rules string together with them.
 - ``person_titles`` (marked): the title keeps ``extract.proper_names`` from taking the bracketed
   name (a person's), or the word is there and the name is still taken.
+- ``furniture`` (marked; the brackets hold the word that opens the line): each example is a line of
+  a saved page, of at least ``context.LEDE_MIN_WORDS`` words, after a headline. A positive one opens
+  with the entry's word and is page furniture (a byline, a date of publication or update, a reading
+  time, a credit) that ``context.lede`` drops; a negative one is a line of copy that opens with a
+  look-alike ("Parmi", "Bypass"), which it keeps. The lede reader reads the words of every pack.
 
 A negative example is a sentence where a naive reader might expect the entry to apply (another
 sense, a look-alike word, a metaphor, a denial) and where it must not.
@@ -272,6 +277,8 @@ SCHEMA: Mapping[str, Mapping[str, ListSpec]] = MappingProxyType(
         "area_words": {"word": _MW},
         "place_prepositions": {"preposition": _MW, "near": _MW},
         "person_titles": {"title": _MW},
+        # geomap.context: the lede reader's page furniture (read in every pack: see ``pack_list``)
+        "furniture": {"word": _MW},
         # the grammar words of geomap.locating, geomap.extract and geomap.guards
         "grammar": {
             "of": _MW,
@@ -316,6 +323,19 @@ def load(language: str = DEFAULT_LANGUAGE, *, directory: Path | None = None) -> 
     triggers = folder / f"{TRIGGERS_FILE}.toml"
     rules = _read_rules(triggers, _read_toml(triggers))
     return Lexicon(language, MappingProxyType(lists), rules)
+
+
+@cache
+def pack_list(language: str, key: str) -> WordList:
+    """One list (``"file.list"``) of the pack of ``language``, read and validated alone: for a reader
+    that needs one list of every pack (the lede reader drops the page furniture of every language),
+    without loading every pack whole (a pack takes a tenth of a second, one small file a millisecond)."""
+    file, _, name = key.partition(".")
+    specs = SCHEMA.get(file, {})
+    if name not in specs:
+        raise LexiconError(LEXICON_DIR / language, f"no list {key!r} in the lexicon's schema")
+    path = LEXICON_DIR / language / f"{file}.toml"
+    return next(w for w in _read_lists(path, file, _read_toml(path), specs) if w.name == name)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
