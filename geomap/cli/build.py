@@ -21,7 +21,6 @@ from geomap.cli.options import (
 from geomap.errors import GeomapError
 from geomap.export import DEFAULT_FORMATS, FORMATS, FormatError, parse_formats
 from geomap.theatre import Theatre, TheatreError, for_borders, named, parse_borders, shipped
-from geomap.zones import ZoneConfig
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -34,6 +33,8 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 def _widths(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
     if value is None:
         return None  # the theatre's
+    from geomap.zones import ZoneConfig  # geopandas: imported when a width is given, not at every start
+
     try:
         widths = tuple(float(w) for w in value.split(",") if w.strip())
         ZoneConfig(widths)
