@@ -723,7 +723,10 @@ def test_killed_build_leaves_old_or_complete_outputs(tmp_path: Path) -> None:
         temporaries: list[str] = []
         while time.monotonic() < deadline and process.poll() is None:
             if isinstance(moment, str):
-                staged = os.listdir(out / STAGING) if (out / STAGING).is_dir() else []
+                try:
+                    staged = os.listdir(out / STAGING)
+                except FileNotFoundError:  # not made yet, or swapped in and removed between two looks
+                    staged = []
                 temporaries = [n for n in os.listdir(out) if n.startswith(".") and n not in before]
                 temporaries += [n for n in staged if n.startswith(".")]
                 if moment == "gpkg-temporary":
