@@ -4,6 +4,8 @@ subcommands (each has its own test module: test_cli_build, test_cli_extract...).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,21 @@ def test_quiet_before_or_after_the_subcommand(inputs: Path, tmp_path: Path, wher
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert (tmp_path / "out" / "map.html").exists()
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["extract", "/nonexistent/article.txt"], 1)])
+def test_the_script_leaves_its_heap_to_the_exit_and_keeps_its_exit_code(args: list[str], code: int) -> None:
+    """``main()`` freezes what is alive when the command is done (the interpreter's last collection
+    would walk the whole model and gazetteer), whether the command succeeds or fails, and the exit
+    code is the command's."""
+    script = (
+        "import gc, sys\n"
+        "from geomap.cli import main\n"
+        f"sys.argv = ['geomap', *{args!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    print('frozen', gc.get_freeze_count() > 0, 'code', exc.code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1].split() == ["frozen", "True", "code", str(code)], done.stderr

@@ -6,6 +6,7 @@ command line was wrong; 3 some inputs were skipped (each named on standard error
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -54,8 +55,16 @@ def cli(ctx: click.Context) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``geomap`` script."""
-    cli(prog_name="geomap")
+    """Entry point of the ``geomap`` script.
+
+    When the command is done, every object still alive is moved out of the garbage collector's
+    reach (``gc.freeze``): the interpreter's last collection would otherwise walk the whole heap (the
+    model, the gazetteer: about half a second) only to find what exiting frees anyway. Files,
+    stores and locks are closed by then (context managers); at-exit handlers still run."""
+    try:
+        cli(prog_name="geomap")
+    finally:
+        gc.freeze()
 
 
 __all__ = ["cli", "main"]
