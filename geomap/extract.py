@@ -158,29 +158,24 @@ class GazetteerMatcher:
     def __init__(self, nlp: Language, spans_key: str = SPANS_KEY) -> None:
         self.spans_key = spans_key
         self.tokenizer = nlp.tokenizer
-        self.nlp = nlp
         self._names: dict[int, list[tuple[int, ...]]] = {}  # first token -> the others, of each name
 
-    def add_names(self, names: Iterable[str], *, cache: Path | None = None) -> None:
-        """Look for these exact names (case-sensitive, tokenised as the text will be).
+    def add_names(self, names: Iterable[str]) -> None:
+        """Look for these exact names (case-sensitive, tokenised as the text will be)."""
+        self.add_tokens(self.tokens(names))
 
-        Tokenising tens of thousands of names takes seconds at every start: the tokens of each name
-        are kept in ``cache`` (a JSON file, see ``name_cache``) and read back. Tokenising the names
-        fills the tokenizer's word cache, which has a fixed size (10,000 by default): the cache is
-        enlarged by as many entries, or the articles' words would find it full and every one of them
-        would be split again by the affix rules (on the benchmark's articles, the tokenizer ran
-        fifteen times slower).
-        """
-        names = list(names)
-        words = _cached_tokens(cache, len(names)) if cache is not None else None
-        if words is None:
-            words = [[token.text for token in doc] for doc in self.tokenizer.pipe(names)]
-            if cache is not None:
-                _save_tokens(cache, words)
-        self.add_tokens(words)
+    def tokens(self, names: Iterable[str]) -> list[list[str]]:
+        """Each name's tokens, as the tokenizer splits the text (seconds for tens of thousands of
+        names: :func:`load_pipeline` keeps them in the user cache)."""
+        return [[token.text for token in doc] for doc in self.tokenizer.pipe(names)]
 
     def add_tokens(self, words: Iterable[Sequence[str]]) -> None:
-        """Look for these names, each given as its tokens."""
+        """Look for these names, each given as its tokens.
+
+        Tokenising the names fills the tokenizer's word cache, which has a fixed size (10,000 by
+        default): the cache is enlarged by as many entries, or the articles' words would find it full
+        and every one of them would be split again by the affix rules (on the benchmark's articles,
+        the tokenizer ran fifteen times slower)."""
         rests: dict[int, set[tuple[int, ...]]] = {}
         count = 0
         for tokens in words:
@@ -253,15 +248,13 @@ def load_pipeline(gazetteer: Gazetteer, language: str = DEFAULT_LANGUAGE) -> Lan
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")
     matcher = nlp.add_pipe("geomap_gazetteer")
     kept = name_cache(nlp, [f"gazetteer {gazetteer.source}"]) if gazetteer.source else None
-    found = _kept_names(kept) if kept is not None else None
-    if found is None:
+    words = _kept_names(kept) if kept is not None else None
+    if words is None:
         names = sorted(gazetteer.surface_names())
-        words = [[token.text for token in doc] for doc in matcher.tokenizer.pipe(names)]
+        words = matcher.tokens(names)
         if kept is not None:
             _save_tokens(kept, {"names": names, "tokens": words})
-        matcher.add_tokens(words)
-    else:
-        matcher.add_tokens(found)
+    matcher.add_tokens(words)
     return nlp
 
 
@@ -277,15 +270,6 @@ def name_cache(nlp: Language, identity: Sequence[str]) -> Path:
     fields = [spacy.__version__, nlp.lang, meta.get("name"), meta.get("version"), *identity]
     digest = hashlib.sha256("\n".join(map(str, fields)).encode()).hexdigest()[:20]
     return cache_dir() / NAME_CACHE / f"{nlp.lang}-{digest}.json"
-
-
-def _cached_tokens(path: Path, count: int) -> list[list[str]] | None:
-    """The kept tokens of ``count`` names, or None when the file is missing or damaged."""
-    try:
-        words = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return words if _well_formed(words) and len(words) == count else None
 
 
 def _kept_names(path: Path) -> list[list[str]] | None:
