@@ -37,6 +37,7 @@ from geomap.gazetteer import Gazetteer
 from geomap.ingest import normalise_for_nlp
 from geomap.lexicon import DEFAULT_LANGUAGE, load, pack_language
 from geomap.models import Article, Mention
+from geomap.patterns import kept_patterns
 
 log = logging.getLogger("geomap")
 
@@ -235,15 +236,17 @@ def load_pipeline(gazetteer: Gazetteer, language: str = DEFAULT_LANGUAGE) -> Lan
 
     The model's matrix products go to numpy's BLAS when it can be held to one thread: on one core,
     OpenBLAS multiplies the NER's small dense layers about three times faster than thinc's bundled
-    BLIS, for the same entities.
+    BLIS, for the same entities. The regular expressions the language's tokenizer compiles (3 s for
+    French) are built from the programs :mod:`geomap.patterns` kept at an earlier load.
     """
     model = MODELS.get(language)
-    if model is None:
-        nlp = spacy.blank(language)
-    else:
-        ops = use_ops("numpy", use_blis=False) if one_blas_thread() else contextlib.nullcontext()
-        with ops:
-            nlp = spacy.load(model, exclude=EXCLUDED)
+    with kept_patterns(f"spacy-{language}"):
+        if model is None:
+            nlp = spacy.blank(language)
+        else:
+            ops = use_ops("numpy", use_blis=False) if one_blas_thread() else contextlib.nullcontext()
+            with ops:
+                nlp = spacy.load(model, exclude=EXCLUDED)
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("geomap_line_breaks", after="sentencizer")
     matcher = nlp.add_pipe("geomap_gazetteer")
