@@ -26,11 +26,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from geomap.errors import NoArticleError
+from geomap.errors import NoArticleError, RunError
 from geomap.export import DEFAULT_FORMATS
 from geomap.ingest import Inputs, read_all
 from geomap.models import Article, Result
-from geomap.outputs import SUMMARY, DatabaseTarget, Pictures, kept_outputs, recover, summary, write_outputs
+from geomap.outputs import (
+    MAP_NEEDS_PRINT,
+    SUMMARY,
+    DatabaseTarget,
+    Pictures,
+    kept_outputs,
+    printing_available,
+    recover,
+    summary,
+    write_outputs,
+)
 from geomap.settings import Settings
 from geomap.store import STORE_NAME, ResultStore, StoreError, fingerprint, plain
 from geomap.theatre import Theatre
@@ -112,6 +122,8 @@ def run(
     stops the run; inputs that cannot be read are only named in ``result.problems``."""
     settings = settings or Settings()
     options = options or BuildOptions()
+    if options.pictures.formats and not printing_available():  # before any work: it would be lost
+        raise RunError(f"map.{'/'.join(options.pictures.formats)} {MAP_NEEDS_PRINT}")
     out = Path(out)
     started = time.perf_counter()
     recover(out)  # a run killed while writing OUT left files of two runs: make them one run's again

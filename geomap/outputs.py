@@ -15,6 +15,7 @@ can check that the files beside it are the ones that run wrote.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from typing import Any
 
 from geomap import __version__
 from geomap.acled import export_timestamp
-from geomap.errors import OutputError
+from geomap.errors import OutputError, RunError
 from geomap.export import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -66,6 +67,13 @@ OUTPUT_NAMES = frozenset(
 # Temporary files that atomic_write and write_geopackage leave only when their process is killed.
 _STRAY = (".*.tmp", ".geomap.gpkg.*.gpkg", ".geomap.gpkg.*.gpkg-*")  # -journal, -wal, -shm: SQLite's
 log = logging.getLogger("geomap")
+# The libraries that draw the static map and the timeline: the optional geomap[print].
+PRINT_MODULES = ("matplotlib", "matplotlib_scalebar")
+MAP_NEEDS_PRINT = "(the static map) needs matplotlib: pip install 'geomap[print]'"
+NO_PRINT = (
+    "timeline.svg and the report's timeline and printed map skipped: they need matplotlib "
+    "(pip install 'geomap[print]')"
+)
 
 
 def summary(
@@ -133,6 +141,11 @@ class Pictures:
     report: bool = True
 
 
+def printing_available() -> bool:
+    """Whether the static map and the timeline can be drawn here (``geomap[print]`` installed)."""
+    return all(importlib.util.find_spec(name) is not None for name in PRINT_MODULES)
+
+
 def write_outputs(
     result: Result,
     out: Path,
@@ -156,7 +169,9 @@ def write_outputs(
     the layers also go to PostGIS, in one transaction, before anything is swapped in: a database that
     fails leaves the previous files too. With ``processes`` > 1, the pictures (the static map, the
     timeline, the report) are drawn in a process of their own, started with ``start_method``, while
-    this one writes the rest. Returns the paths written."""
+    this one writes the rest. Without geomap[print] (matplotlib), report.html is written without its
+    timeline and printed map, and a static map asked for raises :class:`~geomap.errors.RunError`.
+    Returns the paths written."""
     out = Path(out)
     with output_lock(out):
         recover(out, locked=True)
@@ -281,7 +296,15 @@ def _stage(
     layers = result_layers(result)
     places = next(layer for layer in layers if layer.name == "places")
     features = list(places.features)
-    draw = partial(_stage_pictures, result, staging, title=title, pictures=pictures, places=features)
+    printable = printing_available()
+    if not printable:
+        if pictures.formats:
+            raise RunError(f"map.{'/'.join(pictures.formats)} {MAP_NEEDS_PRINT}")
+        if pictures.report:
+            log.warning(NO_PRINT)
+    draw = partial(
+        _stage_pictures, result, staging, title=title, pictures=pictures, places=features, printable=printable
+    )
     drawn = None
     if processes > 1 and (pictures.formats or pictures.report):
         from geomap.runners import elsewhere
@@ -325,14 +348,26 @@ def _stage(
 
 
 def _stage_pictures(
-    result: Result, staging: Path, *, title: str, pictures: Pictures, places: Sequence[dict[str, Any]]
+    result: Result,
+    staging: Path,
+    *,
+    title: str,
+    pictures: Pictures,
+    places: Sequence[dict[str, Any]],
+    printable: bool = True,
 ) -> list[str]:
     """Write the static map, the timeline and report.html into ``staging``; the names written.
 
     The report's printed pages show the static map (the interactive one does not print), so it is
-    drawn for the report even when no map file is asked for; one drawing serves every format."""
+    drawn for the report even when no map file is asked for; one drawing serves every format.
+    Without ``printable`` (no geomap[print] here), the report is written without its pictures."""
     if not (pictures.formats or pictures.report):
         return []
+    if not printable:
+        from geomap.report import render_result
+
+        atomic_write(staging / REPORT, render_result(result, title=title, place_features=places))
+        return [REPORT]
     from geomap import timeline
     from geomap.areas import theatre_map_areas
     from geomap.static_map import MapOptions, draw

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -390,3 +391,57 @@ def test_a_run_a_tier_missed_is_never_kept(tmp_path: Path, unreachable_geocoder:
     assert first.summary["build_digest"] is None
     again = library.run([folder], tmp_path / "out", settings=Settings(geocoder=config), options=options)
     assert not again.kept and again.result is not None and again.result.reused == 0
+
+
+# --- without geomap[print]: no matplotlib ------------------------------------------------------
+
+
+def without_print(tmp_path: Path) -> dict[str, str]:
+    """The environment of a process where geomap[print] is not installed: a sitecustomize marks
+    matplotlib absent (None in sys.modules: an import fails and find_spec finds nothing) in that
+    process and in any it starts."""
+    site = tmp_path / "no-print"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\nfor name in ('matplotlib', 'matplotlib_scalebar'):\n    sys.modules[name] = None\n"
+    )
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+    }
+
+
+def geomap_process(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "geomap", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_without_print_the_build_writes_everything_but_the_pictures(
+    articles: Path, tmp_path: Path, workers: str
+) -> None:
+    out = tmp_path / "out"
+    done = geomap_process(
+        "build", articles, "--out", out, "--offline", "--workers", workers, env=without_print(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pip install 'geomap[print]'" in done.stderr  # said once, with what to install
+    assert done.stderr.count("geomap[print]") == 1
+    written = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert {"map.html", "geomap.gpkg", "incidents.geojson", "incidents.csv", "report.html"} <= written
+    assert not {"timeline.svg", "timeline.png", "map.png"} & written
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="timeline-section"' not in report and 'alt="Static map of the incidents"' not in report
+    assert "Kirants" in report  # the incidents' table is all there
+    assert set(json.loads((out / "summary.json").read_text())["outputs"]) == written - {"summary.json"}
+
+
+@pytest.mark.slow
+def test_without_print_a_static_map_asked_for_stops_before_any_work(articles: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = geomap_process("build", articles, "--out", out, "--png", "--pdf", env=without_print(tmp_path))
+    assert done.returncode == 1
+    assert "map.png/pdf (the static map) needs matplotlib: pip install 'geomap[print]'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
