@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from geomap.errors import GeomapError
+from geomap.errors import GeomapError, MissingExtraError
 from geomap.export import csv_cell
 from geomap.ingest import http_url
 from geomap.models import Incident
@@ -377,8 +377,14 @@ def acled_csv(incidents: Iterable[Incident], *, bom: bool = False, timestamp: in
 
 def read_acled_csv(source: Any):  # -> pandas.DataFrame
     """An ACLED CSV (geomap's or ACLED's own, with or without a byte order mark) as a DataFrame with
-    ACLED's dtypes; only an empty cell is missing (a place called "Nan" stays a name)."""
-    import pandas as pd
+    ACLED's dtypes; only an empty cell is missing (a place called "Nan" stays a name). Needs pandas
+    (which geomap[parquet] brings), raises :class:`~geomap.errors.MissingExtraError` without it."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise MissingExtraError(
+            "reading an ACLED CSV into a data frame needs pandas: pip install 'geomap[parquet]' (or pandas)"
+        ) from exc
 
     return pd.read_csv(
         source,

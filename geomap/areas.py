@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
@@ -113,26 +114,29 @@ def world_areas(countries: Iterable[str], *, path: Path | None = None) -> Areas:
 
 @cache
 def _world_areas(codes: tuple[str, ...], path: Path) -> Areas:
-    import pyogrio
+    import pyogrio.errors
+    import pyogrio.raw
 
     if not codes:
         return Areas((), STRtree([]))
     where = "country IN ({})".format(",".join(f"'{c}'" for c in codes))  # codes are two capitals
-    try:
-        frames = [pyogrio.read_dataframe(path, layer=layer, where=where) for layer in ("admin0", "admin1")]
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise GazetteerError(f"{path}: unreadable world areas ({exc})") from exc
-    areas = [
-        Area(
-            id=str(row.id),
-            name=str(row.name),
-            kind="country" if layer == 0 else str(row.kind),
-            country=str(row.country),
-            geometry=row.geometry,
-        )
-        for layer, frame in enumerate(frames)
-        for row in frame.itertuples(index=False)
-    ]
+    areas = []
+    for layer in ("admin0", "admin1"):
+        try:
+            meta, _, wkb, values = pyogrio.raw.read(path, layer=layer, where=where)
+        except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise GazetteerError(f"{path}: unreadable world areas ({exc})") from exc
+        columns = dict(zip(meta["fields"].tolist(), (v.tolist() for v in values), strict=True))
+        for i, geometry in enumerate(shapely.from_wkb(wkb)):
+            areas.append(
+                Area(
+                    id=str(columns["id"][i]),
+                    name=str(columns["name"][i]),
+                    kind="country" if layer == "admin0" else str(columns["kind"][i]),
+                    country=str(columns["country"][i]),
+                    geometry=geometry,
+                )
+            )
     missing = set(codes) - {a.country for a in areas if a.kind == "country"}
     if missing:
         raise GazetteerError(f"{path}: no outline for {', '.join(sorted(missing))}")

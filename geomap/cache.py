@@ -2,9 +2,10 @@
 
 What can be computed once is kept here and read back at the next start: the world index, the
 gazetteer's built indexes, the gazetteer names' tokens, the language detector's decompressed
-model, border lines, the compiled programs of the tokenizers' regular expressions. Each kept file is named by what it depends on, written whole and then moved
-into place (a run killed while writing leaves no half file), and the older versions beside it are
-removed. Nothing here is needed: a file that cannot be written or read is computed again.
+model, border lines, the compiled programs of the tokenizers' regular expressions. Each kept file
+is named by what it depends on, written whole and then moved into place (a run killed while
+writing leaves no half file), and the older versions beside it are removed. Nothing here is
+needed: a file that cannot be written or read is computed again.
 """
 
 from __future__ import annotations

@@ -37,6 +37,10 @@ class RunError(GeomapError, ValueError):
     of a pipeline that no settings describe."""
 
 
+class MissingExtraError(GeomapError, ImportError):
+    """A feature needs a library of an optional extra that is not installed; the message names it."""
+
+
 class WorkerError(GeomapError, RuntimeError):
     """A worker process ended without handing back its batch (killed, or out of memory)."""
 

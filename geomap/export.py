@@ -166,7 +166,7 @@ FORMATS: Mapping[str, str] = MappingProxyType(
         "geojson": "<layer>.geojson (RFC 7946) and <layer>.qml, one geometry type a file",
         "csv": "incidents.csv for spreadsheets and incidents.csvt (its column types, for GDAL)",
         "fgb": "<layer>.fgb (FlatGeobuf) and <layer>.qml",
-        "parquet": "<layer>.parquet (GeoParquet; needs pyarrow: pip install 'geomap[parquet]')",
+        "parquet": "<layer>.parquet (GeoParquet; needs geopandas and pyarrow: pip install 'geomap[parquet]')",
         "kml": "geomap.kml: every layer, one folder each",
         "acled": "incidents_acled.csv: ACLED's codebook columns, names and value sets",
     }
@@ -722,8 +722,8 @@ def write_kml(path: Path, layers: Sequence[Layer]) -> None:
 
 
 def parquet_available() -> bool:
-    """Whether GeoParquet can be written here (geopandas needs pyarrow for it)."""
-    return importlib.util.find_spec("pyarrow") is not None
+    """Whether GeoParquet can be written here: geopandas and pyarrow (geomap[parquet]) installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("pyarrow", "geopandas"))
 
 
 def write_geoparquet(path: Path, layer: Layer) -> None:
@@ -824,7 +824,7 @@ def write_formats(
     """Write ``layers`` into ``folder`` in each of ``formats`` (see :data:`FORMATS`); ``incidents``
     make the CSV files (``bom``: with a UTF-8 byte order mark, for Excel; ``timestamp``: the ACLED
     export's). Returns the names of the files written. GeoParquet is skipped, with a warning, when
-    pyarrow is not installed."""
+    geopandas or pyarrow is not installed (geomap[parquet])."""
     from geomap.styles import layer_qml, layer_sld
 
     chosen = set(parse_formats(",".join(formats)) if formats else ())
@@ -852,7 +852,7 @@ def write_formats(
                 write_geoparquet(folder / f"{layer.name}.parquet", layer)
                 written.append(f"{layer.name}.parquet")
         else:
-            log.warning("GeoParquet skipped: pyarrow is not installed (pip install 'geomap[parquet]')")
+            log.warning("GeoParquet skipped: it needs geopandas and pyarrow (pip install 'geomap[parquet]')")
             chosen.discard("parquet")
     if chosen & {"geojson", "fgb", "parquet"}:
         for layer in layers:

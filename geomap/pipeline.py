@@ -24,7 +24,7 @@ from geomap.theatre import Theatre
 from geomap.web import WebReader
 from geomap.world import WorldTier
 
-if TYPE_CHECKING:  # the zones stage (geopandas) is imported when a build reaches it, not by "geomap extract"
+if TYPE_CHECKING:  # the zones stage (shapely, pyproj): imported when a build reaches it, not by extract
     from geomap.zones import BorderZones, ZoneConfig
 
 log = logging.getLogger("geomap")

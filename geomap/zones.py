@@ -6,6 +6,10 @@ happens in the theatre's metric CRS: its profile's, or an azimuthal equidistant 
 the borders (:func:`metric_crs`, scale error under 0.1 % within 500 km); every geometry handed back is in
 WGS84 (EPSG:4326). Incident points are built from ``place.lon`` / ``place.lat`` by name, so no axis
 order is flipped here: GeoJSON's [lon, lat] is shapely's (x, y).
+
+Only shapely's vectorised functions and pyproj are used (no data frames: geopandas and pandas are not
+installed by default). Reprojection, nearest-neighbour joins and per-sector merges make the very calls
+geopandas made for them, so bands, sectors and assignments are unchanged to the last bit.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -103,12 +107,41 @@ def metric_crs(theatre: Theatre, areas: Areas) -> str:
     return f"+proj=aeqd +lat_0={lat:g} +lon_0={lon:g} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 
 
+@cache
+def _transformer(source: str, target: str) -> Transformer | None:
+    """The transformer between two CRSs, built once per pair (building one costs a few ms); None when
+    they are the same CRS, whose geometries are left as they are."""
+    source_crs, target_crs = CRS.from_user_input(source), CRS.from_user_input(target)
+    if source_crs.is_exact_same(target_crs):
+        return None
+    return Transformer.from_crs(source_crs, target_crs, always_xy=True)
+
+
+def _to_crs(geometries: Any, source: str, target: str) -> Any:
+    """A geometry, or an array of them, from ``source`` to ``target``: every coordinate through one
+    call of the transformer, in (x, y) = (lon, lat) order; 3D geometries keep their z."""
+    transformer = _transformer(source, target)
+    if transformer is None:
+        return geometries
+    return shapely.transform(
+        geometries, lambda coords: np.column_stack(transformer.transform(*coords.T)), include_z=None
+    )
+
+
 def _to_metric(geometry: BaseGeometry, crs: str) -> BaseGeometry:
-    return gpd.GeoSeries([geometry], crs=WGS84).to_crs(crs).iloc[0]
+    return _to_crs(geometry, WGS84, crs)
 
 
 def _to_wgs84(geometry: BaseGeometry, crs: str) -> BaseGeometry:
-    return gpd.GeoSeries([geometry], crs=crs).to_crs(WGS84).iloc[0]
+    return _to_crs(geometry, crs, WGS84)
+
+
+def _array(geometries: Iterable[BaseGeometry]) -> np.ndarray:
+    """A 1-D object array of geometries, as shapely's vectorised functions take them."""
+    items = list(geometries)
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
 
 
 def _lines_only(geometry: BaseGeometry) -> BaseGeometry:
@@ -196,27 +229,43 @@ def length_km(line: BaseGeometry, *, crs: str) -> float:
     return float(_to_metric(line, crs).length / 1000)
 
 
+@dataclass(frozen=True, slots=True)
+class Band:
+    """One distance band on both sides of the borders: the ring between two buffers, in WGS84."""
+
+    label: str  # "0–5 km"
+    inner_km: float  # the inner buffer's width (0 for the innermost band)
+    width_km: float  # the band's outer edge
+    geometry: BaseGeometry
+
+
+@dataclass(frozen=True, slots=True)
+class Sector:
+    """A stretch of border between one admin-1 unit of each side, in WGS84."""
+
+    name: str  # "Gegharkunik–Kalbajar", the border's first country's unit first
+    border: str  # "AM:AZ"
+    unit_1: str  # area id of the first country's unit
+    unit_2: str  # area id of the second country's unit
+    length_km: float  # rounded to 0.1 km
+    geometry: BaseGeometry  # the sector's (multi-)line
+    footprint: BaseGeometry  # the part of the widest band nearer this sector than any other
+
+
 def buffer_zones(
     border: BaseGeometry, widths_km: Sequence[float] = ZoneConfig().widths_km, *, crs: str
-) -> gpd.GeoDataFrame:
-    """Nested bands on both sides of ``border``: each band is its buffer minus the inner one.
-
-    Columns: ``label`` ("0–5 km"), ``inner_km``, ``width_km`` (the band's outer edge), ``geometry``
-    (WGS84), innermost band first.
-    """
+) -> tuple[Band, ...]:
+    """Nested bands on both sides of ``border``, innermost first: each band is its buffer (in ``crs``)
+    minus the inner one, handed back in WGS84."""
     config = ZoneConfig(tuple(widths_km))
-    metric = gpd.GeoSeries([_to_metric(border, crs)] * len(config.widths_km), crs=crs)
-    outer = metric.buffer(1000 * np.asarray(config.widths_km), quad_segs=16)  # one row per width
-    inner = gpd.GeoSeries([shapely.Polygon(), *outer.iloc[:-1]], crs=crs)
-    rings = outer.difference(inner, align=False)
-    return gpd.GeoDataFrame(
-        {
-            "label": config.labels,
-            "inner_km": (0.0, *config.widths_km[:-1]),
-            "width_km": config.widths_km,
-        },
-        geometry=rings.to_crs(WGS84).to_numpy(),
-        crs=WGS84,
+    metric = _array([_to_metric(border, crs)] * len(config.widths_km))
+    outer = shapely.buffer(metric, 1000 * np.asarray(config.widths_km), quad_segs=16)  # one per width
+    inner = _array([shapely.Polygon(), *outer[:-1]])
+    rings = _to_crs(shapely.difference(outer, inner), crs, WGS84)
+    inner_km = (0.0, *config.widths_km[:-1])
+    return tuple(
+        Band(label=label, inner_km=a, width_km=b, geometry=ring)
+        for label, a, b, ring in zip(config.labels, inner_km, config.widths_km, rings, strict=True)
     )
 
 
@@ -227,24 +276,33 @@ def _short_name(area: Area) -> str:
     return area.name
 
 
-def _units(areas: Areas, country: str, crs: str) -> gpd.GeoDataFrame:
-    """The admin-1 units of one country, in the metric CRS."""
+def _units(areas: Areas, country: str) -> list[Area]:
+    """The admin-1 units of one country."""
     units = [a for a in areas.areas if a.country == country and a.kind in UNIT_KINDS]
     if not units:
         raise GazetteerError(f"areas: no admin-1 units for {country}")
-    return gpd.GeoDataFrame(
-        {"unit": [a.id for a in units], "short": [_short_name(a) for a in units]},
-        geometry=[a.geometry for a in units],
-        crs=WGS84,
-    ).to_crs(crs)
+    return units
 
 
 def _nearest(
-    points: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, distance_col: str | None = None
-) -> gpd.GeoDataFrame:
-    """One row per point, in the points' order: its nearest target (ties, at junctions, go to the first)."""
-    joined = gpd.sjoin_nearest(points, targets, how="left", distance_col=distance_col)
-    return joined[~joined.index.duplicated(keep="first")].sort_index()
+    points: np.ndarray, targets: np.ndarray, *, distance: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each point's nearest target (its index, -1 when there is none) and, with ``distance``, how far
+    it is (NaN when there is none).
+
+    Ties, at junctions, go to the first of the tree's equidistant matches: the rule (and the very
+    query) of the ``geopandas.sjoin_nearest`` this replaces, so the same sector wins.
+    """
+    result = shapely.STRtree(targets).query_nearest(points, all_matches=True, return_distance=distance)
+    (inputs, found), metres = result if distance else (result, None)
+    _, first = np.unique(inputs, return_index=True)  # the first match of each point
+    nearest = np.full(len(points), -1, dtype=np.intp)
+    nearest[inputs[first]] = found[first]
+    if metres is None:
+        return nearest, None
+    how_far = np.full(len(points), np.nan)
+    how_far[inputs[first]] = metres[first]
+    return nearest, how_far
 
 
 def _joined(lines: Sequence[BaseGeometry]) -> BaseGeometry:
@@ -261,106 +319,153 @@ def _pieces(line: BaseGeometry) -> tuple[np.ndarray, np.ndarray]:
     return shapely.linestrings(np.stack([starts, ends], axis=1)), shapely.points((starts + ends) / 2)
 
 
+def _compensated_sum(values: np.ndarray) -> float:
+    """The sum of ``values`` in order with Kahan's compensation, as pandas' groupby sum adds (so that
+    lengths rounded to 0.1 km come out as they always did)."""
+    total = compensation = 0.0
+    for value in values.tolist():
+        y = value - compensation
+        t = total + y
+        compensation = t - total - y
+        if compensation != compensation:  # inf - inf
+            compensation = 0.0
+        total = t
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Pieces:
+    """The borders' pieces, border after border: each piece's segment, midpoint and pair of units."""
+
+    names: list[str]
+    borders: list[str]
+    units_1: list[str]
+    units_2: list[str]
+    segments: np.ndarray  # metric
+    midpoints: np.ndarray  # metric
+
+    def groups(self) -> dict[str, np.ndarray]:
+        """The pieces' indices by sector name, names in sorted order, pieces in border order."""
+        by_name: dict[str, list[int]] = {}
+        for index, name in enumerate(self.names):
+            by_name.setdefault(name, []).append(index)
+        return {name: np.asarray(by_name[name], dtype=np.intp) for name in sorted(by_name)}
+
+
+def _border_pieces(areas: Areas, lines: Sequence[tuple[Border, BaseGeometry]], crs: str) -> _Pieces:
+    """The borders (metric ``lines``) cut into pieces, each piece given the nearest admin-1 unit of
+    either side (by its midpoint)."""
+    names: list[str] = []
+    borders: list[str] = []
+    units_1: list[str] = []
+    units_2: list[str] = []
+    all_segments, all_midpoints = [], []
+    for border, line in lines:
+        segments, midpoints = _pieces(line)
+        sides = []
+        for country in (border.first, border.second):
+            units = _units(areas, country)
+            found, _ = _nearest(midpoints, _to_crs(_array(a.geometry for a in units), WGS84, crs))
+            sides.append([units[i] for i in found])
+        names += [f"{_short_name(a)}–{_short_name(b)}" for a, b in zip(*sides, strict=True)]
+        borders += [str(border)] * len(segments)
+        units_1 += [a.id for a in sides[0]]
+        units_2 += [b.id for b in sides[1]]
+        all_segments.append(segments)
+        all_midpoints.append(midpoints)
+    return _Pieces(
+        names=names,
+        borders=borders,
+        units_1=units_1,
+        units_2=units_2,
+        segments=np.concatenate(all_segments),
+        midpoints=np.concatenate(all_midpoints),
+    )
+
+
 def border_sectors(
     areas: Areas,
     lines: Sequence[tuple[Border, BaseGeometry]],
     *,
     crs: str,
     footprint_km: float = ZoneConfig().max_km,
-) -> gpd.GeoDataFrame:
-    """The borders split where the admin-1 units on either side change, one row per pair of units.
+) -> tuple[Sector, ...]:
+    """The borders split where the admin-1 units on either side change, one :class:`Sector` per pair
+    of units, north to south (by their northernmost point).
 
-    Each small piece of a border is given the nearest unit of each side (spatial joins on the pieces'
-    midpoints); pieces with the same pair are merged, so a pair met twice along the border is one
-    (multi-line) sector. Columns: ``name`` ("Gegharkunik–Kalbajar", the border's first country's
-    unit first), ``border`` ("AM:AZ"), ``unit_1``, ``unit_2`` (area ids), ``length_km``, ``geometry``
-    (the sector's line) and ``footprint``: the borders buffered by ``footprint_km``, trimmed to the
-    part nearer this sector than any other, so that footprints tile the widest zone without
-    overlapping (an incident assigned to a sector lies in its footprint). All in WGS84; rows run
-    north to south.
+    Each small piece of a border is given the nearest unit of each side (nearest-neighbour queries
+    on the pieces' midpoints); pieces with the same pair are merged, so a pair met twice along the
+    border is one (multi-line) sector. Its ``footprint`` is the borders buffered by ``footprint_km``,
+    trimmed to the part nearer this sector than any other, so that footprints tile the widest zone
+    without overlapping (an incident assigned to a sector lies in its footprint). All in WGS84.
     """
-    metric_lines, all_midpoints, frames = [], [], []
-    for border, wgs84_line in lines:
-        line = _to_metric(wgs84_line, crs)
-        segments, midpoints = _pieces(line)
-        pieces = gpd.GeoDataFrame(geometry=midpoints, crs=crs)
-        first = _nearest(pieces, _units(areas, border.first, crs))
-        second = _nearest(pieces, _units(areas, border.second, crs))
-        frames.append(
-            gpd.GeoDataFrame(
-                {
-                    "name": first["short"].to_numpy() + "–" + second["short"].to_numpy(),
-                    "border": str(border),
-                    "unit_1": first["unit"].to_numpy(),
-                    "unit_2": second["unit"].to_numpy(),
-                    "length_km": shapely.length(segments) / 1000,
-                },
-                geometry=segments,
-                crs=crs,
-            )
-        )
-        metric_lines.append(line)
-        all_midpoints.append(midpoints)
-    pieces = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
-    midpoints = np.concatenate(all_midpoints)
-    sectors = pieces.dissolve(
-        by="name", aggfunc={"border": "first", "unit_1": "first", "unit_2": "first", "length_km": "sum"}
-    )
-    sectors["geometry"] = shapely.line_merge(sectors.geometry.to_numpy())
-    sectors = sectors.reset_index()
+    metric = [(border, _to_metric(line, crs)) for border, line in lines]
+    pieces = _border_pieces(areas, metric, crs)
+    groups = pieces.groups()
+    lengths = shapely.length(pieces.segments) / 1000
+    merged = shapely.line_merge(_array(shapely.union_all(pieces.segments[i]) for i in groups.values()))
 
     # Footprints: Voronoi cells of the pieces' midpoints, merged per sector, clipped to the buffer.
-    whole = _joined(metric_lines)
-    cells = gpd.GeoDataFrame(
-        geometry=shapely.get_parts(
-            shapely.voronoi_polygons(
-                shapely.multipoints(midpoints), extend_to=whole.buffer(2000 * footprint_km), ordered=True
-            )
-        ),
-        crs=crs,
+    whole = _joined([line for _, line in metric])
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(
+            shapely.multipoints(pieces.midpoints), extend_to=whole.buffer(2000 * footprint_km), ordered=True
+        )
     )
-    cells["name"] = pieces["name"].to_numpy()
-    territory = cells.dissolve(by="name").geometry.reindex(sectors["name"])
-    footprint = territory.intersection(whole.buffer(1000 * footprint_km, quad_segs=16)).make_valid()
+    territory = _array(shapely.union_all(cells[i]) for i in groups.values())
+    footprints = shapely.make_valid(
+        shapely.intersection(territory, whole.buffer(1000 * footprint_km, quad_segs=16))
+    )
 
-    sectors["footprint"] = gpd.GeoSeries(footprint.to_numpy(), crs=crs).to_crs(WGS84)
-    sectors = sectors.set_geometry("geometry").to_crs(WGS84)
-    sectors["length_km"] = sectors["length_km"].round(1)
-    north = sectors.geometry.bounds["maxy"]
-    order = north.sort_values(ascending=False, kind="stable").index
-    return sectors.loc[
-        order, ["name", "border", "unit_1", "unit_2", "length_km", "geometry", "footprint"]
-    ].reset_index(drop=True)
+    geometries = _to_crs(merged, crs, WGS84)
+    footprints = _to_crs(footprints, crs, WGS84)
+    rounded = np.round(np.array([_compensated_sum(lengths[i]) for i in groups.values()]), 1)
+    firsts = [int(i[0]) for i in groups.values()]
+    sectors = [
+        Sector(
+            name=name,
+            border=pieces.borders[first],
+            unit_1=pieces.units_1[first],
+            unit_2=pieces.units_2[first],
+            length_km=float(km),
+            geometry=geometry,
+            footprint=footprint,
+        )
+        for name, first, km, geometry, footprint in zip(
+            groups, firsts, rounded, geometries, footprints, strict=True
+        )
+    ]
+    north = shapely.bounds(geometries)[:, 3]
+    return tuple(sectors[i] for i in np.argsort(-north, kind="stable"))
 
 
 def assign(
-    incidents: Iterable[Incident], sectors: gpd.GeoDataFrame, config: ZoneConfig | None = None, *, crs: str
+    incidents: Iterable[Incident], sectors: Sequence[Sector], config: ZoneConfig | None = None, *, crs: str
 ) -> list[ZoneAssignment]:
     """Each incident's distance to the borders, its band and its nearest sector, in incident order.
 
-    One nearest-neighbour spatial join of the incidents' points against the sectors' lines (in
-    ``crs``) gives both the distance to the borders and the nearest sector.
+    One nearest-neighbour query of the incidents' points against the sectors' lines (in ``crs``)
+    gives both the distance to the borders and the nearest sector.
     """
     located = list(incidents)
     if not located:
         return []
     config = config or ZoneConfig()
-    points = gpd.GeoDataFrame(
-        {"incident": [i.id for i in located]},
-        geometry=gpd.points_from_xy(x=[i.place.lon for i in located], y=[i.place.lat for i in located]),
-        crs=WGS84,
-    ).to_crs(crs)
-    lines = sectors[["name", "geometry"]].set_geometry("geometry").to_crs(crs)
-    nearest = _nearest(points, lines.rename(columns={"name": "sector"}), distance_col="m")
+    points = shapely.points(
+        np.asarray([i.place.lon for i in located], dtype="float64"),
+        np.asarray([i.place.lat for i in located], dtype="float64"),
+    )
+    lines = _to_crs(_array(s.geometry for s in sectors), WGS84, crs)
+    nearest, metres = _nearest(_to_crs(points, WGS84, crs), lines, distance=True)
 
-    km = nearest["m"].to_numpy() / 1000
+    km = metres / 1000
     band = np.searchsorted(np.asarray(config.widths_km), km, side="left")  # first width >= distance
     inside = band < len(config.widths_km)
     labels = np.array([*config.labels, None], dtype=object)[band]
-    sector = np.where(inside, nearest["sector"].to_numpy(), None)
+    names = [sectors[n].name if n >= 0 and keep else None for n, keep in zip(nearest, inside, strict=True)]
     return [
-        ZoneAssignment(incident=i, distance_km=round(float(d), 1), zone=z, sector=s)
-        for i, d, z, s in zip(nearest["incident"], km, labels, sector, strict=True)
+        ZoneAssignment(incident=i.id, distance_km=round(float(d), 1), zone=z, sector=s)
+        for i, d, z, s in zip(located, km, labels, names, strict=True)
     ]
 
 
@@ -382,8 +487,8 @@ def _rounded(value: Any) -> Any:
 
 def zones_geojson(
     lines: Sequence[tuple[Border, BaseGeometry]],
-    zones: gpd.GeoDataFrame,
-    sectors: gpd.GeoDataFrame,
+    zones: Sequence[Band],
+    sectors: Sequence[Sector],
     counts: Mapping[str, int] | None = None,
     *,
     crs: str,
@@ -411,33 +516,33 @@ def zones_geojson(
         }
         for border, line in lines
     ]
-    for row in zones.itertuples(index=False):
+    for band in zones:
         features.append(
             {
                 "type": "Feature",
-                "geometry": _geojson_geometry(row.geometry),
+                "geometry": _geojson_geometry(band.geometry),
                 "properties": {
                     "kind": "zone",
-                    "label": row.label,
-                    "inner_km": float(row.inner_km),
-                    "width_km": float(row.width_km),
+                    "label": band.label,
+                    "inner_km": float(band.inner_km),
+                    "width_km": float(band.width_km),
                 },
             }
         )
-    for row in sectors.itertuples(index=False):
+    for sector in sectors:
         features.append(
             {
                 "type": "Feature",
-                "geometry": _geojson_geometry(row.footprint),
+                "geometry": _geojson_geometry(sector.footprint),
                 "properties": {
                     "kind": "sector",
-                    "name": row.name,
-                    "border": row.border,
-                    "units": [row.unit_1, row.unit_2],
-                    "unit_1": row.unit_1,
-                    "unit_2": row.unit_2,
-                    "length_km": float(row.length_km),
-                    "incidents": int(counts.get(row.name, 0)),
+                    "name": sector.name,
+                    "border": sector.border,
+                    "units": [sector.unit_1, sector.unit_2],
+                    "unit_1": sector.unit_1,
+                    "unit_2": sector.unit_2,
+                    "length_km": float(sector.length_km),
+                    "incidents": int(counts.get(sector.name, 0)),
                 },
             }
         )

@@ -519,13 +519,13 @@ def test_write_formats_writes_each_chosen_format_and_reads_back(tmp_path: Path) 
     assert incidents_csvt().count('"Coord') == 2
 
 
-def test_geoparquet_is_skipped_with_a_clear_message_without_pyarrow(
+def test_geoparquet_is_skipped_with_a_clear_message_without_its_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr("geomap.export.parquet_available", lambda: False)
     written = write_formats(tmp_path, [incidents_layer(incident("a"))], formats=["parquet"])
     assert written == [] and not list(tmp_path.iterdir())  # nor its style, with no layer file
-    assert "GeoParquet skipped: pyarrow is not installed (pip install 'geomap[parquet]')" in caplog.text
+    assert "GeoParquet skipped: it needs geopandas and pyarrow (pip install 'geomap[parquet]')" in caplog.text
 
 
 def test_geoparquet_columns_are_typed(tmp_path: Path) -> None:

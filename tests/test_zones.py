@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
 import platformdirs
-import pyogrio
+import pyogrio.raw
 import pytest
 import shapely
+from pyproj import Transformer
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -23,6 +26,8 @@ from geomap.gazetteer import data_dir
 from geomap.models import Incident, Place
 from geomap.theatre import Border, Theatre, shipped
 from geomap.zones import (
+    Band,
+    Sector,
     ZoneAssignment,
     ZoneConfig,
     ZoneError,
@@ -57,12 +62,12 @@ def border(areas: Areas) -> BaseGeometry:
 
 
 @pytest.fixture(scope="module")
-def zones(border: BaseGeometry) -> gpd.GeoDataFrame:
+def zones(border: BaseGeometry) -> tuple[Band, ...]:
     return buffer_zones(border, ZoneConfig().widths_km, crs=METRIC_CRS)
 
 
 @pytest.fixture(scope="module")
-def sectors(areas: Areas, border: BaseGeometry) -> gpd.GeoDataFrame:
+def sectors(areas: Areas, border: BaseGeometry) -> tuple[Sector, ...]:
     return border_sectors(areas, [(AM_AZ, border)], crs=METRIC_CRS)
 
 
@@ -106,8 +111,23 @@ def nakhchivan(areas: Areas) -> BaseGeometry:
     return next(p for p in parts if p.contains(city))
 
 
-def metric_area_km2(geometries: gpd.GeoSeries) -> list[float]:
-    return (geometries.to_crs(METRIC_CRS).area / 1e6).tolist()
+def to_metric(geometries: Iterable[BaseGeometry]) -> list[BaseGeometry]:
+    """WGS84 geometries in the theatre's metric CRS, through pyproj directly (not geomap's helpers)."""
+    transformer = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    return [
+        shapely.transform(g, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+        for g in geometries
+    ]
+
+
+def metric_area_km2(geometries: Iterable[BaseGeometry]) -> list[float]:
+    return [g.area / 1e6 for g in to_metric(geometries)]
+
+
+def in_wgs84(geometry: BaseGeometry) -> bool:
+    """Whether a geometry of the Armenia–Azerbaijan theatre is in lon/lat degrees (not metres)."""
+    minx, miny, maxx, maxy = geometry.bounds
+    return 43 < minx < maxx < 48.5 and 38 < miny < maxy < 42
 
 
 # --- border ---------------------------------------------------------------------------------------
@@ -161,25 +181,33 @@ def _props(area: Area) -> dict[str, Any]:
 # --- zones ----------------------------------------------------------------------------------------
 
 
-def test_zones_are_labelled_rings_innermost_first(zones: gpd.GeoDataFrame) -> None:
-    assert zones["label"].tolist() == ["0–5 km", "5–10 km", "10–20 km"]
-    assert zones["inner_km"].tolist() == [0, 5, 10]
-    assert zones["width_km"].tolist() == [5, 10, 20]
-    assert zones.crs.to_epsg() == 4326
-    assert zones.geometry.is_valid.all()
+def test_zones_are_labelled_rings_innermost_first(zones: tuple[Band, ...]) -> None:
+    assert [z.label for z in zones] == ["0–5 km", "5–10 km", "10–20 km"]
+    assert [z.inner_km for z in zones] == [0, 5, 10]
+    assert [z.width_km for z in zones] == [5, 10, 20]
+    assert all(in_wgs84(z.geometry) and z.geometry.is_valid for z in zones)
+    assert {z.geometry.geom_type for z in zones} <= {"Polygon", "MultiPolygon"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        zones[0].label = "other"  # type: ignore[misc]
 
 
-def test_zones_are_nested_and_do_not_overlap(border: BaseGeometry, zones: gpd.GeoDataFrame) -> None:
-    metric = zones.to_crs(METRIC_CRS).geometry.tolist()
+def test_zones_are_nested_and_do_not_overlap(border: BaseGeometry, zones: tuple[Band, ...]) -> None:
+    metric = to_metric(z.geometry for z in zones)
     for i, ring in enumerate(metric):
         for other in metric[i + 1 :]:
             assert ring.intersection(other).area < 1e3  # m²: shared edges only
-    assert metric[0].contains(gpd.GeoSeries([border], crs=4326).to_crs(METRIC_CRS).iloc[0])
+    (metric_border,) = to_metric([border])
+    assert metric[0].contains(metric_border)
     cumulative = [shapely.union_all(metric[: i + 1]).area for i in range(len(metric))]
     assert cumulative == sorted(cumulative) and len(set(cumulative)) == len(cumulative)
-    assert all(a > 0 for a in metric_area_km2(zones.geometry))
+    areas_km2 = metric_area_km2(z.geometry for z in zones)
+    assert all(a > 0 for a in areas_km2)
     # the 0–5 km band is about twice 5 km along the border's ~755 km
-    assert metric_area_km2(zones.geometry)[0] == pytest.approx(2 * 5 * 755, rel=0.1)
+    assert areas_km2[0] == pytest.approx(2 * 5 * 755, rel=0.1)
+    # each band reaches out to its width from the border, and no further
+    for zone, ring in zip(zones, metric, strict=True):
+        farthest = shapely.distance(shapely.points(shapely.get_coordinates(ring)), metric_border).max()
+        assert farthest == pytest.approx(1000 * zone.width_km, rel=0.001)
 
 
 def test_zone_config_validates_widths() -> None:
@@ -193,55 +221,68 @@ def test_zone_config_validates_widths() -> None:
 # --- sectors --------------------------------------------------------------------------------------
 
 
-def test_sectors_cover_the_border(border: BaseGeometry, sectors: gpd.GeoDataFrame) -> None:
-    assert sectors["length_km"].sum() == pytest.approx(km(border), rel=0.03)
-    assert km(shapely.union_all(sectors.geometry.to_numpy())) == pytest.approx(km(border), rel=0.01)
-    assert set(sectors["border"]) == {"AM:AZ"}
-    assert sectors["name"].is_unique
-    assert (sectors["length_km"] > 0).all()
+def test_sectors_cover_the_border(border: BaseGeometry, sectors: tuple[Sector, ...]) -> None:
+    assert sum(s.length_km for s in sectors) == pytest.approx(km(border), rel=0.03)
+    assert km(shapely.union_all([s.geometry for s in sectors])) == pytest.approx(km(border), rel=0.01)
+    assert {s.border for s in sectors} == {"AM:AZ"}
+    assert len({s.name for s in sectors}) == len(sectors)
+    assert all(s.length_km > 0 and s.length_km == round(s.length_km, 1) for s in sectors)
+    for sector in sectors:  # each sector's length is that of its line, to the 0.1 km
+        assert sector.length_km == pytest.approx(km(sector.geometry), abs=0.051)
+        assert in_wgs84(sector.geometry) and sector.geometry.geom_type in ("LineString", "MultiLineString")
+
+
+def test_sectors_run_north_to_south(sectors: tuple[Sector, ...]) -> None:
+    north = [s.geometry.bounds[3] for s in sectors]
+    assert north == sorted(north, reverse=True)
+    assert sectors[0].name.startswith("Tavush–") and sectors[-1].name.startswith(("Syunik–", "Vayots Dzor–"))
 
 
 def test_sector_names_pair_an_armenian_unit_with_an_azerbaijani_one(
-    areas: Areas, sectors: gpd.GeoDataFrame
+    areas: Areas, sectors: tuple[Sector, ...]
 ) -> None:
-    for row in sectors.itertuples(index=False):
-        am, az = areas.by_id(row.unit_1), areas.by_id(row.unit_2)
+    for sector in sectors:
+        am, az = areas.by_id(sector.unit_1), areas.by_id(sector.unit_2)
         assert am is not None and am.country == "AM" and am.kind == "province"
         assert az is not None and az.country == "AZ" and az.kind == "district"
-        first, second = row.name.split("–")
+        first, second = sector.name.split("–")
         assert am.name.startswith(first) and az.name.startswith(second)
 
 
-def test_syunik_and_tavush_sectors(areas: Areas, sectors: gpd.GeoDataFrame) -> None:
+def test_syunik_and_tavush_sectors(areas: Areas, sectors: tuple[Sector, ...]) -> None:
     exclave = nakhchivan(areas)
     in_nakhchivan = {
         a.id
         for a in areas.areas
         if a.kind == "district" and exclave.contains(a.geometry.representative_point())
     }
-    syunik = sectors[sectors["unit_1"] == "am-province-syunik"]
-    with_nakhchivan = set(syunik["unit_2"]) & in_nakhchivan
+    syunik = [s for s in sectors if s.unit_1 == "am-province-syunik"]
+    with_nakhchivan = {s.unit_2 for s in syunik} & in_nakhchivan
     assert {"az-district-ordubad", "az-district-julfa", "az-district-shahbuz"} <= with_nakhchivan
-    assert {"Syunik–Lachin", "Syunik–Zangilan", "Syunik–Gubadly"} <= set(syunik["name"])
-    tavush = set(sectors.loc[sectors["unit_1"] == "am-province-tavush", "name"])
+    assert {"Syunik–Lachin", "Syunik–Zangilan", "Syunik–Gubadly"} <= {s.name for s in syunik}
+    tavush = {s.name for s in sectors if s.unit_1 == "am-province-tavush"}
     assert {"Tavush–Gazakh", "Tavush–Tovuz"} <= tavush
 
 
-def test_sector_footprints_tile_the_widest_zone(zones: gpd.GeoDataFrame, sectors: gpd.GeoDataFrame) -> None:
-    footprints = gpd.GeoSeries(sectors["footprint"], crs=4326)
-    assert footprints.is_valid.all()
-    assert set(footprints.geom_type) <= {"Polygon", "MultiPolygon"}
-    assert sum(metric_area_km2(footprints)) == pytest.approx(sum(metric_area_km2(zones.geometry)), rel=0.01)
-    metric = footprints.to_crs(METRIC_CRS)
-    overlap = metric.area.sum() - shapely.union_all(metric.to_numpy()).area
+def test_sector_footprints_tile_the_widest_zone(zones: tuple[Band, ...], sectors: tuple[Sector, ...]) -> None:
+    footprints = [s.footprint for s in sectors]
+    assert all(f.is_valid and in_wgs84(f) for f in footprints)
+    assert {f.geom_type for f in footprints} <= {"Polygon", "MultiPolygon"}
+    band_areas = metric_area_km2(z.geometry for z in zones)
+    assert sum(metric_area_km2(footprints)) == pytest.approx(sum(band_areas), rel=0.01)
+    metric = to_metric(footprints)
+    overlap = sum(f.area for f in metric) - shapely.union_all(metric).area
     assert overlap / 1e6 < 1  # km²
+    for sector, footprint in zip(sectors, metric, strict=True):  # each holds its own sector's line
+        (line,) = to_metric([sector.geometry])  # (but for bits at bends, nearer a neighbour's pieces)
+        assert line.intersection(footprint).length == pytest.approx(line.length, rel=0.01)
 
 
 # --- assignment -----------------------------------------------------------------------------------
 
 
 def test_border_villages_get_their_zone_and_sector(
-    areas: Areas, sectors: gpd.GeoDataFrame, places: dict[str, dict[str, str]]
+    areas: Areas, sectors: tuple[Sector, ...], places: dict[str, dict[str, str]]
 ) -> None:
     ids = ["gn-174743", "border-sotk-mine", "gn-616041", "village-aygepar", "gn-616074", "gn-616052"]
     result = assign([incident_at(places, i) for i in ids], sectors, ZoneConfig(), crs=METRIC_CRS)
@@ -263,7 +304,7 @@ def test_border_villages_get_their_zone_and_sector(
 
 
 def test_assign_accepts_nothing_and_other_bands(
-    sectors: gpd.GeoDataFrame, places: dict[str, dict[str, str]]
+    sectors: tuple[Sector, ...], places: dict[str, dict[str, str]]
 ) -> None:
     assert assign([], sectors, crs=METRIC_CRS) == []
     (tegh,) = assign([incident_at(places, "gn-174743")], sectors, ZoneConfig((1, 3)), crs=METRIC_CRS)
@@ -272,21 +313,54 @@ def test_assign_accepts_nothing_and_other_bands(
 
 
 def test_assigned_sector_footprint_holds_the_incident(
-    areas: Areas, sectors: gpd.GeoDataFrame, places: dict[str, dict[str, str]]
+    areas: Areas, sectors: tuple[Sector, ...], places: dict[str, dict[str, str]]
 ) -> None:
     ids = ["gn-174743", "gn-174926", "village-nerkin-hand", "gn-391241", "village-berkaber", "gn-174823"]
     incidents = [incident_at(places, i) for i in ids]
-    footprint = dict(zip(sectors["name"], sectors["footprint"], strict=True))
+    footprint = {s.name: s.footprint for s in sectors}
     for incident, result in zip(incidents, assign(incidents, sectors, crs=METRIC_CRS), strict=True):
         assert result.sector is not None
         assert footprint[result.sector].buffer(1e-4).contains(Point(incident.place.lon, incident.place.lat))
+
+
+def test_an_incident_where_sectors_meet_goes_to_the_first_nearest_sector(sectors: tuple[Sector, ...]) -> None:
+    """At a junction both sectors are 0 m away: the tie goes to the first of the spatial index's
+    equidistant matches (geopandas.sjoin_nearest's rule, kept so that assignments never change)."""
+    ends = [{tuple(xy) for xy in shapely.get_coordinates(shapely.boundary(s.geometry))} for s in sectors]
+    junctions = sorted(set.union(*(a & b for i, a in enumerate(ends) for b in ends[i + 1 :])))
+    assert len(junctions) >= 5
+    place = Place(id="p", name="junction", kind="village", country="AM", lat=0.0, lon=0.0)
+    incidents = [
+        Incident(
+            id=f"j{n}",
+            doc="doc-1",
+            event_type="Battles",
+            sub_event_type="Armed clash",
+            place=replace(place, lon=lon, lat=lat),
+            mention="junction",
+            geo_precision=1,
+            evidence="",
+        )
+        for n, (lon, lat) in enumerate(junctions)
+    ]
+    result = assign(incidents, sectors, crs=METRIC_CRS)
+    (metric_points, metric_lines) = (
+        to_metric(shapely.points(junctions)),
+        to_metric(s.geometry for s in sectors),
+    )
+    inputs, found = shapely.STRtree(metric_lines).query_nearest(metric_points, all_matches=True)
+    assert np.bincount(inputs).min() >= 2  # every junction is a tie
+    for n, (lon, lat) in enumerate(junctions):
+        touching = {s.name for s, e in zip(sectors, ends, strict=True) if (lon, lat) in e}
+        assert result[n].distance_km == 0 and result[n].zone == "0–5 km" and result[n].sector in touching
+        assert result[n].sector == sectors[found[inputs == n][0]].name
 
 
 # --- GeoJSON --------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def collection(border: BaseGeometry, zones: gpd.GeoDataFrame, sectors: gpd.GeoDataFrame) -> dict[str, Any]:
+def collection(border: BaseGeometry, zones: tuple[Band, ...], sectors: tuple[Sector, ...]) -> dict[str, Any]:
     return zones_geojson(
         [(AM_AZ, border)], zones, sectors, {"Syunik–Lachin": 3}, crs=METRIC_CRS, title=THEATRE.title
     )
@@ -298,7 +372,7 @@ def _positions(coordinates: Any) -> list[list[float]]:
     return [p for c in coordinates for p in _positions(c)]
 
 
-def test_zones_geojson_is_rfc_7946(collection: dict[str, Any], sectors: gpd.GeoDataFrame) -> None:
+def test_zones_geojson_is_rfc_7946(collection: dict[str, Any], sectors: tuple[Sector, ...]) -> None:
     assert collection["type"] == "FeatureCollection" and collection["name"] == "zones"
     kinds = [f["properties"]["kind"] for f in collection["features"]]
     assert kinds == ["border"] + ["zone"] * 3 + ["sector"] * len(sectors)
@@ -325,7 +399,7 @@ def test_zones_geojson_is_rfc_7946(collection: dict[str, Any], sectors: gpd.GeoD
 
 
 def test_split_zones_gives_one_geometry_type_and_one_set_of_attributes_per_layer(
-    collection: dict[str, Any], sectors: gpd.GeoDataFrame
+    collection: dict[str, Any], sectors: tuple[Sector, ...]
 ) -> None:
     layers = split_zones(collection)
     assert list(layers) == ["border", "zones", "sectors"]
@@ -349,19 +423,35 @@ def test_split_zones_gives_one_geometry_type_and_one_set_of_attributes_per_layer
 
 
 def test_zones_geojson_round_trips_through_pyogrio(collection: dict[str, Any], tmp_path: Path) -> None:
+    """GDAL reads the collection and writes it again as GeoJSON and GeoPackage (pyogrio's array API:
+    no data frame library needed)."""
     source = tmp_path / "zones.geojson"
     source.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
-    frame = pyogrio.read_dataframe(source)
-    assert len(frame) == len(collection["features"])
-    assert frame.crs.to_epsg() == 4326
+    meta, _, geometry, values = pyogrio.raw.read(source)
+    assert len(geometry) == len(collection["features"])
+    assert meta["crs"] == "EPSG:4326"
+    fields = [str(f) for f in meta["fields"]]
+    kept = [i for i, field in enumerate(fields) if field != "units"]  # a list: not every format has one
+    kinds = values[fields.index("kind")].tolist()
+    units_2 = {u for u in values[fields.index("unit_2")].tolist() if u}
     for driver, name in [("GeoJSON", "copy.geojson"), ("GPKG", "zones.gpkg")]:
         path = tmp_path / name
-        pyogrio.write_dataframe(frame.drop(columns="units"), path, driver=driver, layer="zones")
-        back = pyogrio.read_dataframe(path)
-        assert len(back) == len(collection["features"])
-        assert back["kind"].tolist() == frame["kind"].tolist()
-        assert set(back["unit_2"].dropna()) == set(frame["unit_2"].dropna())
-        assert back.geometry.is_valid.all()
+        pyogrio.raw.write(
+            path,
+            geometry,
+            [values[i] for i in kept],
+            [fields[i] for i in kept],
+            driver=driver,
+            layer="zones",
+            geometry_type="Unknown",
+            crs=meta["crs"],
+        )
+        back_meta, _, back_geometry, back_values = pyogrio.raw.read(path)
+        back_fields = [str(f) for f in back_meta["fields"]]
+        assert len(back_geometry) == len(collection["features"])
+        assert back_values[back_fields.index("kind")].tolist() == kinds
+        assert {u for u in back_values[back_fields.index("unit_2")].tolist() if u} == units_2
+        assert shapely.is_valid(shapely.from_wkb(back_geometry)).all()
 
 
 # --- the border cache -----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 def _widths(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[float, ...] | None:
     if value is None:
         return None  # the theatre's
-    from geomap.zones import ZoneConfig  # geopandas: imported when a width is given, not at every start
+    from geomap.zones import ZoneConfig  # shapely, pyproj: imported when a width is given, not at every start
 
     try:
         widths = tuple(float(w) for w in value.split(",") if w.strip())
