@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from geomap.acled import (
     export_timestamp,
     read_acled_csv,
 )
+from geomap.errors import MissingExtraError
 from geomap.export import atomic_write
 from geomap.maps import COLOURS
 from geomap.models import Article, Incident, Place
@@ -314,3 +316,9 @@ def test_types_outside_the_mapping_table() -> None:
     assert list(frame["sub_event_type"]) == ["Abduction/forced disappearance", "Other"]
     assert (frame.loc[0, "actor2"], frame.loc[0, "interaction"]) == ("Civilians (Armenia)", 37)
     assert "geomap type: Something new" in frame.loc[1, "tags"]
+
+
+def test_reading_into_a_data_frame_without_pandas_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as when it is not installed: the import fails
+    with pytest.raises(MissingExtraError, match=r"needs pandas: pip install 'geomap\[parquet\]'"):
+        read_acled_csv(io.StringIO(acled_csv([])))
