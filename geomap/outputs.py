@@ -302,19 +302,15 @@ def _stage(
             raise RunError(f"map.{'/'.join(pictures.formats)} {MAP_NEEDS_PRINT}")
         if pictures.report:
             log.warning(NO_PRINT)
-    draw = partial(
-        _stage_pictures, result, staging, title=title, pictures=pictures, places=features, printable=printable
-    )
+    draw = partial(_draw_pictures, result, staging, title=title, pictures=pictures)
     drawn = None
-    if processes > 1 and (pictures.formats or pictures.report):
+    if processes > 1 and printable and (pictures.formats or pictures.report):
         from geomap.runners import elsewhere
 
-        drawn = elsewhere(draw, start_method=start_method)
+        drawn = elsewhere(draw, start_method=start_method)  # while this process writes the rest
     areas = theatre_map_areas(result)
     extent = result.theatre.extent if result.theatre else None
-    fmap = build_map(
-        result.incidents, list(places.features), title=title, zones=result.zones, areas=areas, extent=extent
-    )
+    fmap = build_map(result.incidents, features, title=title, zones=result.zones, areas=areas, extent=extent)
     names = []
     for name, text in (
         ("map.html", render_map(fmap, offline=offline)),
@@ -337,7 +333,20 @@ def _stage(
         bom=bom,
         timestamp=export_timestamp(dates),
     )
-    names += drawn() if drawn is not None else draw()
+    pictured = drawn() if drawn is not None else draw() if printable else Drawn()
+    names += pictured.names
+    if pictures.report:
+        from geomap.report import render_result
+
+        page = render_result(
+            result,
+            title=title,
+            place_features=features,
+            timeline=pictured.timeline,
+            static_map=pictured.static_map,
+        )
+        atomic_write(staging / REPORT, page)
+        names.append(REPORT)
     result.timings["outputs_s"] = round(time.perf_counter() - started, 3)
     document = summary(result, settings=settings, digest=digest)
     if database is not None:
@@ -347,27 +356,24 @@ def _stage(
     return [*names, SUMMARY]
 
 
-def _stage_pictures(
-    result: Result,
-    staging: Path,
-    *,
-    title: str,
-    pictures: Pictures,
-    places: Sequence[dict[str, Any]],
-    printable: bool = True,
-) -> list[str]:
-    """Write the static map, the timeline and report.html into ``staging``; the names written.
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """What the drawing of a run's pictures hands back: the files it wrote, and the pictures
+    report.html shows (the timeline as SVG, the static map as PNG for its printed pages)."""
+
+    names: tuple[str, ...] = ()
+    timeline: str | None = None
+    static_map: bytes | None = None
+
+
+def _draw_pictures(result: Result, staging: Path, *, title: str, pictures: Pictures) -> Drawn:
+    """Draw the static map in each of ``pictures.formats`` and the timeline into ``staging``
+    (matplotlib: geomap[print]).
 
     The report's printed pages show the static map (the interactive one does not print), so it is
-    drawn for the report even when no map file is asked for; one drawing serves every format.
-    Without ``printable`` (no geomap[print] here), the report is written without its pictures."""
+    drawn for the report even when no map file is asked for; one drawing serves every format."""
     if not (pictures.formats or pictures.report):
-        return []
-    if not printable:
-        from geomap.report import render_result
-
-        atomic_write(staging / REPORT, render_result(result, title=title, place_features=places))
-        return [REPORT]
+        return Drawn()
     from geomap import timeline
     from geomap.areas import theatre_map_areas
     from geomap.static_map import MapOptions, draw
@@ -376,25 +382,21 @@ def _stage_pictures(
     options = MapOptions(title=title, size=pictures.size, bbox=pictures.bbox)
     areas = theatre_map_areas(result)
     drawn = draw(result.incidents, result.zones, articles=result.articles, options=options, areas=areas)
+    static_map = None
     for fmt in pictures.formats:
-        atomic_write(staging / f"map.{fmt}", drawn.to_bytes(fmt))
+        picture = drawn.to_bytes(fmt)
+        atomic_write(staging / f"map.{fmt}", picture)
         names.append(f"map.{fmt}")
+        static_map = picture if fmt == "png" else static_map
     timeline_svg = timeline.render(result.incidents, fmt="svg")
     atomic_write(staging / "timeline.svg", timeline_svg)
     names.append("timeline.svg")
     if "png" in pictures.formats:
         atomic_write(staging / "timeline.png", timeline.render(result.incidents, fmt="png"))
         names.append("timeline.png")
-    if pictures.report:
-        from geomap.report import render_result
-
-        drawn_png = (staging / "map.png").read_bytes() if "png" in pictures.formats else drawn.to_bytes("png")
-        page = render_result(
-            result, title=title, place_features=places, timeline=timeline_svg, static_map=drawn_png
-        )
-        atomic_write(staging / REPORT, page)
-        names.append(REPORT)
-    return names
+    if pictures.report and static_map is None:
+        static_map = drawn.to_bytes("png")
+    return Drawn(tuple(names), timeline_svg, static_map if pictures.report else None)
 
 
 @dataclass(frozen=True, slots=True)
