@@ -19,6 +19,18 @@ class InputError(GeomapError, ValueError):
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple:
+        # pickled with its fields, whatever a subclass's __init__ takes: a worker process hands
+        # these back to the one that reads the inputs
+        return (_restored, (type(self), self.args, self.__dict__))
+
+
+def _restored(cls: type[InputError], args: tuple, fields: dict) -> InputError:
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
+
 
 class GazetteerError(GeomapError, ValueError):
     """The gazetteer data is missing or invalid."""

@@ -15,7 +15,7 @@ from geomap.errors import GazetteerError, InputError, RunError
 from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.incidents import IncidentDetector, merge_reports
-from geomap.ingest import Inputs, LanguageSkipped, read_all, settle_languages
+from geomap.ingest import Inputs, LanguageSkipped, Read, read_all, settle_languages
 from geomap.models import Article, DocumentResult, Incident, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier, shown
 from geomap.settings import Settings
@@ -28,6 +28,19 @@ if TYPE_CHECKING:  # the zones stage (shapely, pyproj): imported when a build re
     from geomap.zones import BorderZones, ZoneConfig
 
 log = logging.getLogger("geomap")
+
+
+def settled(reads: Sequence[Read], language: str | None) -> tuple[list[Article], list[InputError], float]:
+    """:func:`~geomap.ingest.settle_languages` of ``reads``: the articles, the inputs skipped for
+    their language, and the seconds it took."""
+    started = time.perf_counter()
+    skipped: list[InputError] = []
+    articles = list(settle_languages(reads, skipped, language=language))
+    return articles, skipped, time.perf_counter() - started
+
+
+def _forks(start_method: str | None) -> bool:
+    return (start_method or runners.default_start_method()) == "fork"
 
 
 class Pipeline:
@@ -218,10 +231,15 @@ class Pipeline:
         """
         result = Result()
         read = inputs if isinstance(inputs, Inputs) else read_all(inputs, web=web)
-        errors = list(read.errors)
-        started = time.perf_counter()
-        articles = list(settle_languages(read.reads, errors, language=language))
-        result.timings["ingest_s"] = round(read.seconds + time.perf_counter() - started, 3)
+        waiting = None
+        if scheduler is None and runners.spreads(workers, len(read.reads)) and _forks(start_method):
+            # the languages are detected in a process of their own while this one loads the models
+            # its forked workers will share: on two cores, neither waits for the other
+            waiting = runners.elsewhere(settled, read.reads, language, start_method=start_method)
+            self.load()
+        articles, skipped, seconds = waiting() if waiting is not None else settled(read.reads, language)
+        errors = [*read.errors, *skipped]
+        result.timings["ingest_s"] = round(read.seconds + seconds, 3)
         _log_inputs(articles, errors, seconds=result.timings["ingest_s"])
         started = time.perf_counter()
         keys: list[str] = []

@@ -75,6 +75,11 @@ def default_start_method() -> str:
     return "spawn"
 
 
+def spreads(workers: int, count: int) -> bool:
+    """Whether :func:`on_workers` sends ``count`` articles to ``workers`` processes."""
+    return workers > 1 and count >= MIN_ARTICLES_PER_WORKER * 2
+
+
 def on_workers(
     stages: Stages,
     articles: Iterable[Article],
@@ -90,7 +95,7 @@ def on_workers(
     method = start_method or default_start_method()
     if method not in START_METHODS:
         raise RunError(f"unknown start method {method!r} (expected one of {', '.join(START_METHODS)})")
-    if workers <= 1 or count < MIN_ARTICLES_PER_WORKER * 2:
+    if not spreads(workers, count):
         yield from stages.documents(articles)
         return
     if method == "spawn" and recipe is None:

@@ -37,3 +37,35 @@ def test_only_a_pipeline_settings_describe_runs_on_a_cluster(pipeline: Pipeline)
     with pytest.raises(RunError, match="built from Settings") as raised:
         list(pipeline.process([Article(id="a", text="x")], 1, scheduler="tcp://127.0.0.1:9"))
     assert isinstance(raised.value, GeomapError)
+
+
+@pytest.mark.slow
+def test_with_forked_workers_the_languages_settled_aside_give_the_same_run(
+    pipeline: Pipeline, tmp_path
+) -> None:
+    """With forked workers the languages are detected in a process of their own while the models
+    load: the same articles, languages, skipped inputs and incidents as one process."""
+    villages = ["Tegh", "Sotk", "Jermuk", "Kapan", "Goris", "Vardenis", "Berd", "Ijevan"]
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"{i:02d}.txt").write_text(
+            f"Des tirs d'artillerie ont visé {villages[i % 8]} dans la nuit, a indiqué Erevan. "
+            f"Deux soldats ont été blessés près de {villages[(i + 3) % 8]}, selon le ministère.",
+            encoding="utf-8",
+        )
+    (folder / "de.txt").write_text(
+        "Die Regierung hat am Dienstag neue Gespräche über die Grenze angekündigt, "
+        "teilte das Ministerium mit.",
+        encoding="utf-8",
+    )
+    (folder / "en.txt").write_text(
+        "Azerbaijani forces shelled Sotk overnight, killing two soldiers, the defence ministry said.",
+        encoding="utf-8",
+    )
+    alone = pipeline.run([folder], workers=1)
+    forked = pipeline.run([folder], workers=2, start_method="fork")
+    assert [(a.id, a.language) for a in forked.articles] == [(a.id, a.language) for a in alone.articles]
+    assert {a.language for a in forked.articles} == {"fr", "en"}
+    assert forked.problems == alone.problems and any("German (de)" in p for p in forked.problems)
+    assert forked.incidents == alone.incidents and len(forked.incidents) >= 40
