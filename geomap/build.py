@@ -36,6 +36,7 @@ from geomap.outputs import (
     DatabaseTarget,
     Pictures,
     kept_outputs,
+    prepare_outputs,
     printing_available,
     recover,
     summary,
@@ -151,6 +152,7 @@ def run(
             web=web,
             language=options.language,
             start_method=options.start_method,
+            aside=prepare_outputs,
         )
     if not result.articles:
         raise NoArticleError(result.problems)

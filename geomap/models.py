@@ -159,6 +159,9 @@ class DocumentResult:
     resolutions: list[Resolution]
     incidents: list[Incident] = field(default_factory=list)
     complete: bool = True  # False when a tier was switched off (an unreachable geocoder) meanwhile
+    # the JSON text the incremental store keeps of this result, when the process that found it wrote
+    # it (geomap.store.record: a worker's share of the work, not its parent's)
+    record: str | None = field(default=None, compare=False, repr=False, metadata={"plain": False})
 
 
 @dataclass(slots=True)

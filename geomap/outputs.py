@@ -146,6 +146,17 @@ def printing_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in PRINT_MODULES)
 
 
+def prepare_outputs() -> None:
+    """Import what writing the outputs needs here: folium and the map's offline assets, the report,
+    the layers' styles and GDAL (about a second). A build runs it aside while its workers process
+    the articles, so that this process, idle then, is ready when they are done."""
+    import pyogrio  # noqa: F401
+
+    import geomap.maps
+    import geomap.report
+    import geomap.styles  # noqa: F401
+
+
 def write_outputs(
     result: Result,
     out: Path,

@@ -88,14 +88,20 @@ def on_workers(
     workers: int,
     recipe: Recipe | None = None,
     start_method: str | None = None,
+    aside: Callable[[], object] | None = None,
 ) -> Iterator[DocumentResult]:
     """``stages.documents(articles)``, spread over ``workers`` processes when ``count`` articles
     justify it; results in input order. Forked workers inherit ``stages`` (loaded here first);
-    spawned ones build theirs from ``recipe``, and without one the articles are processed here."""
+    spawned ones build theirs from ``recipe``, and without one the articles are processed here.
+
+    ``aside`` is work for this process while its workers run (e.g. importing what comes next): it
+    runs in a thread started once every worker is started, and is done when the results are."""
     method = start_method or default_start_method()
     if method not in START_METHODS:
         raise RunError(f"unknown start method {method!r} (expected one of {', '.join(START_METHODS)})")
     if not spreads(workers, count):
+        if count:
+            stages.load()
         yield from stages.documents(articles)
         return
     if method == "spawn" and recipe is None:
@@ -116,15 +122,37 @@ def on_workers(
             log.getEffectiveLevel(),
         ),
     )
+    helper: list[threading.Thread] = []
+
+    def submit(batch: list[Article]) -> Any:
+        future = pool.submit(_process_batch, batch)
+        if aside is not None and not helper:
+            # the first submit started every worker (forked ones all at once, and the pool never
+            # forks again): no fork can copy a lock this thread holds
+            helper.append(threading.Thread(target=_quietly, args=(aside,), name="geomap-aside", daemon=True))
+            helper[0].start()
+        return future
+
     with pool:
         batches = batched(articles, BATCH_SIZE)
         try:
-            yield from in_order(lambda batch: pool.submit(_process_batch, batch), batches, 2 * workers + 2)
+            yield from in_order(submit, batches, 2 * workers + 2)
         except BrokenProcessPool as exc:
             raise WorkerError(
                 "a worker process ended without finishing its articles (killed, or out of memory: "
                 f"each needs about 400 MB); try fewer workers than {workers}"
             ) from exc
+        finally:
+            for thread in helper:
+                thread.join()
+
+
+def _quietly(work: Callable[[], object]) -> None:
+    """``work``, whose failure only means that it is done again later, where it is needed."""
+    try:
+        work()
+    except Exception as exc:
+        log.debug("work aside failed: %s", exc)
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

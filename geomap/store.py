@@ -89,6 +89,12 @@ def article_key(article: Article, run_fingerprint: str) -> str:
 _ATOMS = (str, int, float, bool, type(None))
 
 
+def record(doc: DocumentResult) -> str:
+    """The JSON text the store keeps of one article's results (:meth:`ResultStore.put`); a worker
+    writes it beside the results it hands back, so that its parent only files it."""
+    return json.dumps(plain(doc), ensure_ascii=False, separators=(",", ":"))
+
+
 def plain(value: Any) -> Any:
     """``value`` as JSON-ready data: dataclasses become dicts, dates ISO strings, tuples lists.
 
@@ -109,7 +115,9 @@ def plain(value: Any) -> Any:
 
 @cache
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    """The fields ``plain`` writes: all but those marked ``metadata={"plain": False}`` (what a
+    result carries for the machinery, not as a result)."""
+    return tuple(f.name for f in fields(cls) if f.metadata.get("plain", True))
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -297,9 +305,10 @@ class ResultStore:
             self.reused += 1
         return data
 
-    def put(self, key: str, doc: str, data: dict[str, Any]) -> None:
-        """Keep ``data`` (JSON-ready) as the results of the article ``doc`` under ``key``."""
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    def put(self, key: str, doc: str, data: dict[str, Any] | str) -> None:
+        """Keep ``data`` (JSON-ready values, or their JSON text: :func:`record`) as the results of
+        the article ``doc`` under ``key``."""
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
         def keep(db: sqlite3.Connection) -> bool:
             db.execute(

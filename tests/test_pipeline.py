@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import pickle
+import sqlite3
 
 import pytest
 
@@ -11,6 +13,7 @@ from geomap.geocode import GeocoderConfig, GeocoderTier
 from geomap.models import Article
 from geomap.pipeline import Pipeline
 from geomap.settings import Settings
+from geomap.store import ResultStore
 
 CONFIG = GeocoderConfig(user_agent="geomap-tests/0.1 (t@example.org)", min_delay=1.0, max_requests=500)
 
@@ -44,7 +47,8 @@ def test_with_forked_workers_the_languages_settled_aside_give_the_same_run(
     pipeline: Pipeline, tmp_path
 ) -> None:
     """With forked workers the languages are detected in a process of their own while the models
-    load: the same articles, languages, skipped inputs and incidents as one process."""
+    load, and each worker writes the store's text of its results: the same articles, languages,
+    skipped inputs, incidents and store rows as one process."""
     villages = ["Tegh", "Sotk", "Jermuk", "Kapan", "Goris", "Vardenis", "Berd", "Ijevan"]
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -63,8 +67,19 @@ def test_with_forked_workers_the_languages_settled_aside_give_the_same_run(
         "Azerbaijani forces shelled Sotk overnight, killing two soldiers, the defence ministry said.",
         encoding="utf-8",
     )
-    alone = pipeline.run([folder], workers=1)
-    forked = pipeline.run([folder], workers=2, start_method="fork")
+    rows = {}
+    for workers in (1, 2):
+        with ResultStore(tmp_path / f"store{workers}.sqlite", "fp") as store:
+            run = pipeline.run([folder], workers=workers, start_method="fork", store=store)
+        with sqlite3.connect(tmp_path / f"store{workers}.sqlite") as db:
+            rows[workers] = sorted(db.execute("SELECT key, doc, data FROM results"))
+        if workers == 1:
+            alone = run
+        else:
+            forked = run
+    # the store's text of each result, written by the workers, is the one this process writes
+    assert rows[2] == rows[1] and len(rows[1]) == 41
+    assert all(json.loads(data)["article"]["id"] == doc for _, doc, data in rows[2])
     assert [(a.id, a.language) for a in forked.articles] == [(a.id, a.language) for a in alone.articles]
     assert {a.language for a in forked.articles} == {"fr", "en"}
     assert forked.problems == alone.problems and any("German (de)" in p for p in forked.problems)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -237,3 +239,34 @@ def test_a_call_elsewhere_whose_process_dies_is_a_geomap_error() -> None:
     wait = runners.elsewhere(_dies)
     with pytest.raises(WorkerError, match="exit code 7"):
         wait()
+
+
+def test_work_aside_runs_in_a_thread_while_the_workers_do(pipeline: Pipeline) -> None:
+    batch = articles(MIN_ARTICLES_PER_WORKER * 3)
+    ran: list[tuple[str, int]] = []
+
+    def aside() -> None:  # when it runs, the workers are there already
+        ran.append((threading.current_thread().name, len(multiprocessing.active_children())))
+
+    docs = list(pipeline.process(batch, len(batch), workers=2, start_method="fork", aside=aside))
+    assert ran == [("geomap-aside", 2)]
+    same_documents(docs, list(pipeline.documents(batch)))
+
+
+def test_work_aside_that_fails_changes_nothing(pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    batch = articles(MIN_ARTICLES_PER_WORKER * 3)
+
+    def aside() -> None:
+        raise ImportError("No module named 'folium'")
+
+    with caplog.at_level(logging.DEBUG, logger="geomap"):
+        docs = list(pipeline.process(batch, len(batch), workers=2, start_method="fork", aside=aside))
+    same_documents(docs, list(pipeline.documents(batch)))
+    assert "work aside failed: No module named 'folium'" in caplog.text
+
+
+def test_no_work_aside_without_workers(pipeline: Pipeline) -> None:
+    ran: list[bool] = []
+    batch = articles(3)
+    list(pipeline.process(batch, len(batch), workers=2, aside=lambda: ran.append(True)))
+    assert ran == []  # too few articles for workers: nothing runs beside them
