@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import gc
 import hashlib
 import itertools
 import json
@@ -333,9 +334,11 @@ class Extractor:
         return self.pipeline(DEFAULT_LANGUAGE)
 
     def pipeline(self, language: str) -> Language:
-        """The spaCy pipeline of ``language``, loaded once."""
+        """The spaCy pipeline of ``language``, loaded once; it lives as long as the process, so it is
+        frozen out of the garbage collector's generations (see ``geomap.pipeline.Pipeline.load``)."""
         if language not in self._pipelines:
             self._pipelines[language] = load_pipeline(self.gazetteer, language)
+            gc.freeze()
         return self._pipelines[language]
 
     def parse(self, articles: Iterable[Article], *, batch_size: int = 32) -> Iterator[ParsedArticle]:

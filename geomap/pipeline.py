@@ -18,6 +18,7 @@ from geomap.extract import Extractor, ParsedArticle
 from geomap.gazetteer import Gazetteer, default_gazetteer
 from geomap.incidents import IncidentDetector, merge_reports
 from geomap.ingest import Inputs, LanguageSkipped, Read, read_all, settle_languages
+from geomap.lexicon import pack_language
 from geomap.models import Article, DocumentResult, Incident, Resolution, Result
 from geomap.resolve import GazetteerTier, Resolver, Tier, shown
 from geomap.settings import Settings
@@ -116,8 +117,9 @@ class Pipeline:
         """The incident stage."""
         return IncidentDetector(self.gazetteer)
 
-    def load(self) -> Pipeline:
-        """Load every per-article stage now (before forking workers that should share them).
+    def load(self, languages: Iterable[str | None] = ()) -> Pipeline:
+        """Load every per-article stage now (before forking workers that should share them), and
+        the language-specific parts (spaCy pipeline, context model) of each of ``languages``.
 
         What is alive then (the models, the gazetteer, the articles read) lives as long as the
         process: it is frozen out of the garbage collector's generations, whose full collections
@@ -125,6 +127,9 @@ class Pipeline:
         write to every one of them, copying the parent's pages (Python's advice for fork: freeze
         before forking). Without this, two workers spent 10-15 % more CPU per article than one."""
         _ = (self.extractor, self.resolver, self.detector)  # each cached_property loads its stage
+        for code in {pack_language(code) for code in languages}:
+            self.extractor.pipeline(code)
+            self.detector.context_of(code)
         gc.freeze()
         return self
 
@@ -220,6 +225,22 @@ class Pipeline:
 
         yield from documents_on_cluster(scheduler, self.settings, articles)
 
+    def _settled_while_loading(
+        self, reads: Sequence[Read], language: str | None, store: ResultStore | None, start_method: str | None
+    ) -> tuple[list[Article], list[InputError], float]:
+        """:func:`settled` for a run on forked workers: the languages of all but the first batch are
+        detected in a process of their own while this one loads the stages, and the pipelines of the
+        languages that first batch needs (articles the store does not hold): loaded once here, they
+        are shared by the workers instead of loaded by each, and on two cores neither side waits.
+        A language first met later is loaded by the workers as before."""
+        head, rest = reads[: runners.BATCH_SIZE], reads[runners.BATCH_SIZE :]
+        first, skipped, seconds = settled(head, language)
+        waiting = runners.elsewhere(settled, rest, language, start_method=start_method)
+        needed = [a for a in first if store is None or store.get(store.key(a)) is None]
+        self.load(languages={a.language for a in needed})
+        more, more_skipped, more_seconds = waiting()
+        return [*first, *more], [*skipped, *more_skipped], seconds + more_seconds
+
     def _resolve(self, parsed: ParsedArticle) -> list[Resolution]:
         return self.resolver.resolve(
             parsed.mentions, cues=parsed.cues, area_cues=parsed.area_cues, weak_cues=parsed.weak_cues
@@ -252,13 +273,11 @@ class Pipeline:
         """
         result = Result()
         read = inputs if isinstance(inputs, Inputs) else read_all(inputs, web=web)
-        waiting = None
         if scheduler is None and runners.spreads(workers, len(read.reads)) and _forks(start_method):
-            # the languages are detected in a process of their own while this one loads the models
-            # its forked workers will share: on two cores, neither waits for the other
-            waiting = runners.elsewhere(settled, read.reads, language, start_method=start_method)
-            self.load()
-        articles, skipped, seconds = waiting() if waiting is not None else settled(read.reads, language)
+            settling = self._settled_while_loading(read.reads, language, store, start_method)
+        else:
+            settling = settled(read.reads, language)
+        articles, skipped, seconds = settling
         errors = [*read.errors, *skipped]
         result.timings["ingest_s"] = round(read.seconds + seconds, 3)
         _log_inputs(articles, errors, seconds=result.timings["ingest_s"])

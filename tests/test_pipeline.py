@@ -46,9 +46,9 @@ def test_only_a_pipeline_settings_describe_runs_on_a_cluster(pipeline: Pipeline)
 def test_with_forked_workers_the_languages_settled_aside_give_the_same_run(
     pipeline: Pipeline, tmp_path
 ) -> None:
-    """With forked workers the languages are detected in a process of their own while the models
-    load, and each worker writes the store's text of its results: the same articles, languages,
-    skipped inputs, incidents and store rows as one process."""
+    """With forked workers the languages are detected in a process of their own while the models of
+    the first batch's languages load, and each worker writes the store's text of its results: the
+    same articles, languages, skipped inputs, incidents and store rows as one process."""
     villages = ["Tegh", "Sotk", "Jermuk", "Kapan", "Goris", "Vardenis", "Berd", "Ijevan"]
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -63,7 +63,7 @@ def test_with_forked_workers_the_languages_settled_aside_give_the_same_run(
         "teilte das Ministerium mit.",
         encoding="utf-8",
     )
-    (folder / "en.txt").write_text(
+    (folder / "00-en.txt").write_text(  # first: its pipeline is loaded before the workers start
         "Azerbaijani forces shelled Sotk overnight, killing two soldiers, the defence ministry said.",
         encoding="utf-8",
     )
