@@ -15,6 +15,7 @@ can check that the files beside it are the ones that run wrote.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import json
 import logging
@@ -67,6 +68,8 @@ OUTPUT_NAMES = frozenset(
 # Temporary files that atomic_write and write_geopackage leave only when their process is killed.
 _STRAY = (".*.tmp", ".geomap.gpkg.*.gpkg", ".geomap.gpkg.*.gpkg-*")  # -journal, -wal, -shm: SQLite's
 log = logging.getLogger("geomap")
+# What writing the outputs imports in the process that writes map.html and report.html.
+OUTPUT_MODULES = ("pyogrio", "geomap.maps", "geomap.report", "geomap.styles")
 # The libraries that draw the static map and the timeline: the optional geomap[print].
 PRINT_MODULES = ("matplotlib", "matplotlib_scalebar")
 MAP_NEEDS_PRINT = "(the static map) needs matplotlib: pip install 'geomap[print]'"
@@ -150,11 +153,8 @@ def prepare_outputs() -> None:
     """Import what writing the outputs needs here: folium and the map's offline assets, the report,
     the layers' styles and GDAL (about a second). A build runs it aside while its workers process
     the articles, so that this process, idle then, is ready when they are done."""
-    import pyogrio  # noqa: F401
-
-    import geomap.maps
-    import geomap.report
-    import geomap.styles  # noqa: F401
+    for name in OUTPUT_MODULES:
+        importlib.import_module(name)
 
 
 def write_outputs(
@@ -178,11 +178,11 @@ def write_outputs(
     into ``out``, all swapped in together, under the
     lock on ``out``; ``bom`` starts the CSV files with a byte order mark (Excel). With ``database``,
     the layers also go to PostGIS, in one transaction, before anything is swapped in: a database that
-    fails leaves the previous files too. With ``processes`` > 1, the pictures (the static map, the
-    timeline, the report) are drawn in a process of their own, started with ``start_method``, while
-    this one writes the rest. Without geomap[print] (matplotlib), report.html is written without its
-    timeline and printed map, and a static map asked for raises :class:`~geomap.errors.RunError`.
-    Returns the paths written."""
+    fails leaves the previous files too. With ``processes`` > 1, the static map and the timeline are
+    drawn in a process of their own, started with ``start_method``, while this one writes the rest,
+    then report.html with their pictures. Without geomap[print] (matplotlib), report.html is
+    written without its timeline and printed map, and a static map asked for raises
+    :class:`~geomap.errors.RunError`. Returns the paths written."""
     out = Path(out)
     with output_lock(out):
         recover(out, locked=True)

@@ -249,7 +249,8 @@ def test_work_aside_runs_in_a_thread_while_the_workers_do(pipeline: Pipeline) ->
         ran.append((threading.current_thread().name, len(multiprocessing.active_children())))
 
     docs = list(pipeline.process(batch, len(batch), workers=2, start_method="fork", aside=aside))
-    assert ran == [("geomap-aside", 2)]
+    assert [name for name, _ in ran] == ["geomap-aside"]
+    assert ran[0][1] >= 2  # both workers (and maybe a process another test left to end)
     same_documents(docs, list(pipeline.documents(batch)))
 
 
