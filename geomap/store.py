@@ -92,7 +92,12 @@ _ATOMS = (str, int, float, bool, type(None))
 def record(doc: DocumentResult) -> str:
     """The JSON text the store keeps of one article's results (:meth:`ResultStore.put`); a worker
     writes it beside the results it hands back, so that its parent only files it."""
-    return json.dumps(plain(doc), ensure_ascii=False, separators=(",", ":"))
+    return _compact(plain(doc))
+
+
+def _compact(data: Any) -> str:
+    """The store's JSON text of JSON-ready data."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def plain(value: Any) -> Any:
@@ -308,7 +313,7 @@ class ResultStore:
     def put(self, key: str, doc: str, data: dict[str, Any] | str) -> None:
         """Keep ``data`` (JSON-ready values, or their JSON text: :func:`record`) as the results of
         the article ``doc`` under ``key``."""
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        text = data if isinstance(data, str) else _compact(data)
 
         def keep(db: sqlite3.Connection) -> bool:
             db.execute(

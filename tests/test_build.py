@@ -252,15 +252,16 @@ def test_outputs_are_the_same_with_and_without_verbose(
 # --- a process of its own: what reaches the real standard error ---------------------------------
 
 
+def run_geomap(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m geomap ARGS`` in a process of its own, its output and errors kept as text."""
+    command = [sys.executable, "-m", "geomap", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
 def test_a_real_process_prints_the_stage_lines(articles: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "geomap", "-v", "build", str(articles), "--out", str(tmp_path / "out")),
-            *("--offline", "--workers", "1", "--no-report", "--formats", "geojson"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = run_geomap(
+        *("-v", "build", articles, "--out", tmp_path / "out"),
+        *("--offline", "--workers", "1", "--no-report", "--formats", "geojson"),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     logged = [line for line in done.stderr.splitlines() if line.startswith("geomap: ")]
@@ -411,18 +412,13 @@ def without_print(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def geomap_process(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "geomap", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_without_print_the_build_writes_everything_but_the_pictures(
     articles: Path, tmp_path: Path, workers: str
 ) -> None:
     out = tmp_path / "out"
-    done = geomap_process(
+    done = run_geomap(
         "build", articles, "--out", out, "--offline", "--workers", workers, env=without_print(tmp_path)
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -440,7 +436,7 @@ def test_without_print_the_build_writes_everything_but_the_pictures(
 @pytest.mark.slow
 def test_without_print_a_static_map_asked_for_stops_before_any_work(articles: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = geomap_process("build", articles, "--out", out, "--png", "--pdf", env=without_print(tmp_path))
+    done = run_geomap("build", articles, "--out", out, "--png", "--pdf", env=without_print(tmp_path))
     assert done.returncode == 1
     assert "map.png/pdf (the static map) needs matplotlib: pip install 'geomap[print]'" in done.stderr
     assert "Traceback" not in done.stderr
