@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -481,21 +480,8 @@ def test_a_silent_server_times_out_and_switches_the_tier_off(
     assert len(service.requests) == retries + 1
 
 
-def test_an_unreachable_service_switches_the_tier_off(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: nothing listens there
-    config = GeocoderConfig(
-        user_agent=USER_AGENT,
-        domain=f"127.0.0.1:{port}",
-        scheme="http",
-        timeout=1,
-        min_delay=0,
-        error_wait=0,
-        max_retries=1,
-        cache_path=tmp_path / "c.sqlite",
-    )
-    tier = GeocoderTier(config)
+def test_an_unreachable_service_switches_the_tier_off(unreachable_geocoder: GeocoderConfig) -> None:
+    tier = GeocoderTier(replace(unreachable_geocoder, max_retries=1))
     assert tier.candidates("Jermuk") == []
     assert tier.disabled
     assert tier.failures == 1
